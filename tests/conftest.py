@@ -1,0 +1,31 @@
+"""Shared fixtures: a throwaway redis-server per test session, flushed between tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from service.processes import start_redis
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A redis-server of our own on a free port; nothing assumes one is running."""
+    child, url = start_redis()
+    try:
+        yield url
+    finally:
+        child.stop()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A client on the session's redis-server, with the database emptied before each test."""
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    try:
+        yield client
+    finally:
+        client.close()

@@ -1,0 +1,115 @@
+"""The one settings object, read from the environment once at start-up and passed explicitly.
+
+Nothing else in autostack reads ``os.environ``: the command line builds a :class:`Settings` with
+:func:`load_settings` and hands it to whatever it starts. A missing or malformed value stops
+start-up with a :class:`ConfigError` that names the variable (and never echoes a secret).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_EVENT_TYPES = ("file.upload.completed", "file.ready")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names it."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Field names are the environment variable names, lower-cased."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    redis_url: str = "redis://localhost:6379/0"
+    frameio_base_url: str = "https://api.frame.io"
+    frameio_token: SecretStr | None = None
+    frameio_client_id: str | None = None
+    frameio_client_secret: SecretStr | None = None
+    frameio_ims_url: str = "https://ims-na1.adobelogin.com"
+    frameio_ims_scopes: str = "openid AdobeID frame.s2s.all"
+    frameio_timeout_s: float = Field(default=10.0, gt=0)
+    # Newest first: during a rotation both the new and the old secret verify.
+    frameio_webhook_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+
+    autostack_rules: Path | None = None
+    autostack_dry_run: bool = False
+    autostack_queue: str = Field(default="autostack", min_length=1)
+    autostack_event_types: Annotated[tuple[str, ...], NoDecode] = DEFAULT_EVENT_TYPES
+    # Scope: when non-empty, only events from these projects are acted upon.
+    autostack_projects: Annotated[tuple[str, ...], NoDecode] = ()
+    autostack_max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    autostack_timestamp_tolerance_s: int = Field(default=300, gt=0)
+    autostack_dedupe_ttl_s: int = Field(default=24 * 3600, gt=0)
+    autostack_job_timeout_s: int = Field(default=120, gt=0)
+    autostack_worker_ttl_s: int = Field(default=35, ge=10)
+    autostack_maintenance_interval_s: int = Field(default=30, ge=5)
+    autostack_web_redis_timeout_s: float = Field(default=0.4, gt=0)
+    autostack_not_ready_retry_s: int = Field(default=10, gt=0)
+    autostack_decision_log_max: int = Field(default=100_000, gt=0)
+
+    @field_validator("frameio_webhook_secrets", "autostack_event_types", "autostack_projects", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("frameio_base_url", "frameio_ims_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _client_credentials_come_in_pairs(self) -> Settings:
+        if (self.frameio_client_id is None) != (self.frameio_client_secret is None):
+            raise ValueError("FRAMEIO_CLIENT_ID and FRAMEIO_CLIENT_SECRET must be set together")
+        return self
+
+    def require_webhook_secrets(self) -> None:
+        if not self.frameio_webhook_secrets:
+            raise ConfigError("FRAMEIO_WEBHOOK_SECRETS is not set: the webhook endpoint cannot verify deliveries")
+
+    def require_frameio_credentials(self) -> None:
+        if self.frameio_token is None and self.frameio_client_id is None:
+            raise ConfigError(
+                "set FRAMEIO_TOKEN, or FRAMEIO_CLIENT_ID and FRAMEIO_CLIENT_SECRET, to call Frame.io"
+            )
+
+
+def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
+    """Build the settings from ``environ`` (the process environment, passed in) plus overrides.
+
+    Raises :class:`ConfigError` with one line per bad variable; values are never echoed.
+    """
+    try:
+        lowered = {key.lower(): value for key, value in environ.items() if key.lower() in Settings.model_fields}
+        return Settings.model_validate({**lowered, **overrides})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in error["loc"]).upper() or "settings"
+        lines.append(f"{where}: {error['msg']}")
+    return "; ".join(lines)
