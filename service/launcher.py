@@ -1,0 +1,189 @@
+"""Everything on one machine: redis-server, the sandbox, the service and RQ workers.
+
+The demo runs on this, and so do the end-to-end tests and the benchmarks: each part is a real
+process (uvicorn serving the app, ``autostack worker``), wired together by environment variables
+the way a deployment wires them.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+from rq import Queue
+
+from service.processes import Child, autostack_argv, free_port, spawn, start_redis, wait_http, wait_until
+
+EVENTS = ["file.upload.completed", "file.ready"]
+SETTLED = ("delivered", "gave_up", "dropped")
+
+
+@dataclass
+class LocalStack:
+    workdir: Path
+    redis_url: str
+    sandbox_url: str
+    service_url: str = ""
+    state: dict[str, str] = field(default_factory=dict)
+    secret: str = ""
+    webhook_id: str = ""
+    queue_name: str = "autostack"
+    children: list[Child] = field(default_factory=list)
+    workers: list[Child] = field(default_factory=list)
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        workers: int = 1,
+        sandbox_config: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+        redis_url: str | None = None,
+        workdir: Path | None = None,
+    ) -> LocalStack:
+        directory = workdir or Path(tempfile.mkdtemp(prefix="autostack-stack-"))
+        stack = cls(directory, redis_url or "", "")
+        try:
+            stack._boot(workers, sandbox_config or {}, env or {})
+        except BaseException:
+            stack.stop()
+            raise
+        return stack
+
+    def _boot(self, workers: int, sandbox_config: Mapping[str, Any], env: Mapping[str, str]) -> None:
+        if not self.redis_url:
+            child, self.redis_url = start_redis(log_dir=self.workdir)
+            self.children.append(child)
+        self._start_sandbox(sandbox_config)
+        self._register_webhook()
+        self._start_service(env)
+        for _ in range(workers):
+            self.add_worker(env)
+
+    def _start_sandbox(self, config: Mapping[str, Any]) -> None:
+        port = free_port()
+        self.sandbox_url = f"http://127.0.0.1:{port}"
+        child = spawn("sandbox", autostack_argv("sandbox", "--port", str(port)), self.env(), self.workdir)
+        self.children.append(child)
+        wait_http(child, f"{self.sandbox_url}/_sandbox/state")
+        if config:
+            httpx.patch(f"{self.sandbox_url}/_sandbox/config", json=dict(config), timeout=5).raise_for_status()
+        self.state = httpx.get(f"{self.sandbox_url}/_sandbox/state", timeout=5).json()
+
+    def _register_webhook(self) -> None:
+        port = free_port()
+        self.service_url = f"http://127.0.0.1:{port}"
+        path = f"/v4/accounts/{self.state['account_id']}/workspaces/{self.state['workspace_id']}/webhooks"
+        payload = {"data": {"name": "autostack", "url": f"{self.service_url}/webhooks/frameio", "events": EVENTS}}
+        answer = self.api("POST", path, json=payload)
+        self.secret = answer["data"]["secret"]
+        self.webhook_id = answer["data"]["id"]
+
+    def _start_service(self, env: Mapping[str, str]) -> None:
+        port = self.service_url.rsplit(":", 1)[1]
+        argv = autostack_argv("serve", "--port", port, "--log-level", "warning")
+        child = spawn("service", argv, {**self.env(), **env}, self.workdir)
+        self.children.append(child)
+        wait_http(child, f"{self.service_url}/healthz")
+
+    def add_worker(self, env: Mapping[str, str] | None = None) -> Child:
+        name = f"worker-{len(self.workers) + 1}"
+        child = spawn(
+            name,
+            autostack_argv("worker", "--name", f"{name}-{os.getpid()}"),
+            {**self.env(), **(env or {})},
+            self.workdir,
+        )
+        self.workers.append(child)
+        return child
+
+    def env(self) -> dict[str, str]:
+        """The environment a deployment would give autostack's processes."""
+        return {
+            **os.environ,
+            "REDIS_URL": self.redis_url,
+            "FRAMEIO_BASE_URL": self.sandbox_url or "http://127.0.0.1:9",
+            "FRAMEIO_TOKEN": self.state.get("token", "unset"),
+            "FRAMEIO_WEBHOOK_SECRETS": self.secret or "unset",
+            "AUTOSTACK_QUEUE": self.queue_name,
+        }
+
+    def stop(self) -> None:
+        for child in [*self.workers, *reversed(self.children)]:
+            child.stop()
+        self.workers.clear()
+        self.children.clear()
+
+    # -- the sandbox -------------------------------------------------------------------------
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"authorization": f"Bearer {self.state['token']}"}
+        response = httpx.request(method, f"{self.sandbox_url}{path}", headers=headers, timeout=10, **kwargs)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def create_folder(self, name: str, parent_id: str | None = None) -> str:
+        parent = parent_id or self.state["root_folder_id"]
+        path = f"/v4/accounts/{self.state['account_id']}/folders/{parent}/folders"
+        folder_id: str = self.api("POST", path, json={"data": {"name": name}})["data"]["id"]
+        return folder_id
+
+    def upload(self, folder_id: str, name: str, **extra: Any) -> dict[str, Any]:
+        response = httpx.post(
+            f"{self.sandbox_url}/_sandbox/upload", json={"folder_id": folder_id, "name": name, **extra}, timeout=10
+        )
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    def tree(self, folder_id: str | None = None) -> dict[str, Any]:
+        params = {"folder_id": folder_id} if folder_id else {}
+        response = httpx.get(f"{self.sandbox_url}/_sandbox/tree", params=params, timeout=10)
+        response.raise_for_status()
+        tree: dict[str, Any] = response.json()
+        return tree
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.sandbox_url}/_sandbox/deliveries", timeout=10)
+        response.raise_for_status()
+        body = response.json()
+        items: list[dict[str, Any]] = body.get("data", body) if isinstance(body, dict) else body
+        return items
+
+    # -- waiting -----------------------------------------------------------------------------
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis_url)
+
+    def queue_idle(self) -> bool:
+        client = self.redis()
+        try:
+            queue = Queue(self.queue_name, connection=client)
+            busy = queue.started_job_registry.count + queue.scheduled_job_registry.count
+            return queue.count == 0 and busy == 0
+        finally:
+            client.close()
+
+    def deliveries_settled(self, expected: int = 0) -> bool:
+        items = self.deliveries()
+        return len(items) >= expected and all(item.get("state") in SETTLED for item in items)
+
+    def wait_idle(self, timeout: float = 60.0, expected_deliveries: int = 0) -> None:
+        """Until at least ``expected_deliveries`` webhooks exist, every one is delivered (or given
+        up), and every job has run."""
+
+        def idle() -> bool:
+            for worker in self.workers:
+                if not worker.alive():
+                    raise RuntimeError(f"{worker.name} died:\n{worker.log()[-3000:]}")
+            return self.deliveries_settled(expected_deliveries) and self.queue_idle()
+
+        wait_until(idle, timeout, interval=0.1, what="the deliveries and the queue to drain")

@@ -1,0 +1,131 @@
+"""``POST /webhooks/frameio``: verify, parse, filter, dedupe, enqueue, answer. No Frame.io calls.
+
+202 queued · 200 ignored or duplicate · 400 malformed · 401 bad or missing signature or stale
+timestamp · 413 body too large · 503 the queue is unavailable (Frame.io will deliver again).
+An answer in the 2xx range is only given once the job is durably in Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import redis
+from rq import Queue
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from service.events import Event, MalformedEvent, parse_event
+from service.signature import SignatureError, verify
+from workers.jobs import enqueue_file_event
+from workers.settings import Settings
+
+log = logging.getLogger("autostack.webhooks")
+
+DEDUPE_KEY = "autostack:delivery:{type}:{account}:{resource}"
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class WebhookContext:
+    """What the endpoint needs, built once by the app factory."""
+
+    settings: Settings
+    redis: redis.Redis
+    queue: Queue
+
+    @property
+    def secrets(self) -> list[str]:
+        return [secret.get_secret_value() for secret in self.settings.frameio_webhook_secrets]
+
+
+def _answer(status: int, outcome: str, detail: str = "", **extra: str) -> JSONResponse:
+    body = {"status": outcome, **({"detail": detail} if detail else {}), **extra}
+    return JSONResponse(body, status_code=status)
+
+
+async def read_capped(request: Request, limit: int) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes whether or not Content-Length is sent."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks.extend(chunk)
+        if len(chunks) > limit:
+            raise BodyTooLarge
+    return bytes(chunks)
+
+
+def _single(request: Request, name: str) -> str | None:
+    values = request.headers.getlist(name)
+    if len(values) > 1:
+        raise SignatureError(f"{name} sent more than once")
+    return values[0] if values else None
+
+
+async def receive(request: Request) -> JSONResponse:
+    context: WebhookContext = request.app.state.webhooks
+    settings = context.settings
+    try:
+        body = await read_capped(request, settings.autostack_max_body_bytes)
+    except BodyTooLarge:
+        return _answer(413, "too_large", f"the body is over {settings.autostack_max_body_bytes} bytes")
+    try:
+        timestamp = _single(request, "x-frameio-request-timestamp")
+        signature = _single(request, "x-frameio-signature")
+        verify(context.secrets, timestamp, signature, body, time.time(), settings.autostack_timestamp_tolerance_s)
+    except SignatureError as exc:
+        return _answer(401, "unauthorized", str(exc))
+    try:
+        event = parse_event(body)
+    except MalformedEvent as exc:
+        return _answer(400, "malformed", str(exc))
+    ignored = _ignored_because(event, settings)
+    if ignored:
+        return _answer(200, "ignored", ignored)
+    return await run_in_threadpool(_enqueue, context, event)
+
+
+def _ignored_because(event: Event, settings: Settings) -> str:
+    if event.type not in settings.autostack_event_types:
+        return f"event type {event.type} is not one autostack acts on"
+    if event.resource_type not in ("file", ""):
+        return f"resource type {event.resource_type} is not a file"
+    if settings.autostack_projects and event.project_id not in settings.autostack_projects:
+        return "the project is outside autostack's scope"
+    return ""
+
+
+def _enqueue(context: WebhookContext, event: Event) -> JSONResponse:
+    key = DEDUPE_KEY.format(type=event.type, account=event.account_id, resource=event.resource_id)
+    settings = context.settings
+    try:
+        if not context.redis.set(key, "1", nx=True, ex=settings.autostack_dedupe_ttl_s):
+            return _answer(200, "duplicate", "this delivery was already accepted")
+        try:
+            job_id = enqueue_file_event(
+                context.queue, event.type, event.account_id, event.resource_id, settings.autostack_job_timeout_s
+            )
+        except BaseException:
+            _forget(context.redis, key)
+            raise
+    except redis.RedisError as exc:
+        log.warning("queue unavailable: %s", type(exc).__name__)
+        return _answer(503, "unavailable", "the queue is unavailable; deliver again later")
+    if job_id is None:
+        return _answer(200, "duplicate", "a job for this event is already queued")
+    return _answer(202, "queued", job_id=job_id)
+
+
+def _forget(client: redis.Redis, key: str) -> None:
+    """Best effort: let a redelivery through when the enqueue after the dedupe mark failed."""
+    try:
+        client.delete(key)
+    except redis.RedisError:
+        log.warning("could not clear the dedupe mark after a failed enqueue")

@@ -1,0 +1,101 @@
+"""RQ entry points. Arguments are small JSON-able ids; the job rebuilds its inputs from Frame.io.
+
+A permanent failure (the file was deleted, a 403) ends as a recorded decision, not a retry; a
+retryable one (429, 5xx, a timeout) is raised so RQ runs the job again later; a file whose upload
+has not finished is looked at again later by a scheduled job, without holding a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
+
+from workers import runtime
+from workers.decisions import Decision, record
+from workers.errors import PermanentError
+from workers.planner import Policy
+from workers.stacker import Outcome, Stacker
+
+log = logging.getLogger("autostack.jobs")
+
+# RQ's own retries, for retryable Frame.io failures (Frame.io asks for >= 30 s after a 5xx).
+RETRY_INTERVALS_S = [30, 60, 120, 300, 600, 900]
+MAX_WAITS = 60
+
+
+def job_id_for(event_type: str, account_id: str, file_id: str) -> str:
+    return f"file:{account_id}:{file_id}:{event_type}"
+
+
+def enqueue_file_event(queue: Queue, event_type: str, account_id: str, file_id: str, job_timeout: int) -> str | None:
+    """Queue one job for the event; None when the same job is already queued (a duplicate)."""
+    job_id = job_id_for(event_type, account_id, file_id)
+    try:
+        queue.enqueue_call(
+            handle_file_event,
+            args=(account_id, file_id, event_type),
+            job_id=job_id,
+            unique=True,
+            timeout=job_timeout,
+            result_ttl=3600,
+            failure_ttl=30 * 24 * 3600,
+            retry=Retry(max=len(RETRY_INTERVALS_S), interval=RETRY_INTERVALS_S),
+            description=f"{event_type} file {file_id}",
+        )
+    except DuplicateJobError:
+        return None
+    return job_id
+
+
+def handle_file_event(account_id: str, file_id: str, event_type: str, waits: int = 0) -> str:
+    """Stack one file if its name says it is a version; record the decision either way."""
+    rt = runtime.current()
+    settings = rt.settings
+    stacker = Stacker(rt.frameio(), rt.rules, Policy(), dry_run=settings.autostack_dry_run)
+    try:
+        outcome = stacker.run(account_id, file_id, settings.autostack_not_ready_retry_s)
+    except PermanentError as exc:
+        outcome = Outcome("failed", str(exc), f"http-{exc.status}")
+    if outcome.outcome == "waiting":
+        outcome = _wait(rt.queue(), outcome, account_id, file_id, event_type, waits)
+    _record(rt, outcome, account_id, file_id, event_type)
+    return outcome.outcome
+
+
+def _wait(queue: Queue, outcome: Outcome, account_id: str, file_id: str, event_type: str, waits: int) -> Outcome:
+    if waits >= MAX_WAITS:
+        return Outcome("failed", f"gave up after {waits} waits: {outcome.reason}", "wait-exhausted", outcome.name)
+    queue.enqueue_in(
+        timedelta(seconds=outcome.wait_s),
+        handle_file_event,
+        account_id,
+        file_id,
+        event_type,
+        waits + 1,
+        job_id=f"{job_id_for(event_type, account_id, file_id)}:wait{waits + 1}",
+    )
+    return outcome
+
+
+def _record(rt: runtime.Runtime, outcome: Outcome, account_id: str, file_id: str, event_type: str) -> None:
+    parsed = outcome.parsed
+    decision = Decision(
+        account_id=account_id,
+        file_id=file_id,
+        outcome=outcome.outcome,
+        reason=outcome.reason,
+        code=outcome.code,
+        name=outcome.name,
+        group_key=parsed.group_key if parsed else "",
+        version=parsed.version if parsed else None,
+        rule=parsed.rule if parsed else outcome.code,
+        folder_id=outcome.folder_id,
+        stack_id=outcome.stack_id,
+        event=event_type,
+        dry_run=rt.settings.autostack_dry_run,
+    )
+    record(rt.redis(), decision, rt.settings.autostack_decision_log_max)
+    log.info("file %s (%s): %s: %s", file_id, outcome.name, outcome.outcome, outcome.reason)

@@ -1,0 +1,75 @@
+"""The process's clients, built in one place from the settings and handed to the jobs.
+
+``autostack worker`` builds a :class:`Runtime` once at start-up and :func:`install` s it; RQ forks
+a work horse per job, and the job asks :func:`current` for it. Connections are opened lazily in
+the process that uses them (never shared across a fork).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import httpx
+import redis
+from rq import Queue
+
+from workers.frameio import FrameioClient
+from workers.naming import DEFAULT_RULES, Rules
+from workers.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    rules: Rules = DEFAULT_RULES
+    transport: httpx.BaseTransport | None = None
+    _pid: int = field(default=-1, repr=False)
+    _redis: redis.Redis | None = field(default=None, repr=False)
+    _frameio: FrameioClient | None = field(default=None, repr=False)
+
+    def _fresh(self) -> None:
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._redis = None
+            self._frameio = None
+
+    def redis(self) -> redis.Redis:
+        self._fresh()
+        if self._redis is None:
+            self._redis = redis.Redis.from_url(self.settings.redis_url, health_check_interval=30)
+        return self._redis
+
+    def queue(self) -> Queue:
+        return Queue(self.settings.autostack_queue, connection=self.redis())
+
+    def frameio(self) -> FrameioClient:
+        self._fresh()
+        if self._frameio is None:
+            self._frameio = FrameioClient(
+                self.settings.frameio_base_url,
+                self._token,
+                transport=self.transport,
+                timeout=self.settings.frameio_timeout_s,
+            )
+        return self._frameio
+
+    def _token(self) -> str:
+        token = self.settings.frameio_token
+        if token is None:
+            raise RuntimeError("no Frame.io credentials configured")
+        return token.get_secret_value()
+
+
+_current: Runtime | None = None
+
+
+def install(runtime: Runtime) -> None:
+    global _current  # noqa: PLW0603 - the one process-wide runtime, set once at start-up
+    _current = runtime
+
+
+def current() -> Runtime:
+    if _current is None:
+        raise RuntimeError("no runtime installed: start jobs with `autostack worker`")
+    return _current

@@ -1,0 +1,197 @@
+"""One file's way into its stack: read Frame.io, ask the planner, act, read back.
+
+The I/O edge around the pure planner. Every write is guarded: the plan is made from a fresh read,
+and after a write the stack is read back and its order fixed if Frame.io put the file elsewhere
+(where a moved file lands, and in which order children are listed, are undocumented).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from workers.errors import NotFound, ServerError
+from workers.frameio import FrameioClient
+from workers.media import media_kind
+from workers.models import FileAsset, StackAsset
+from workers.naming import Declined, Parsed, Rules, parse
+from workers.planner import (
+    AddToStack,
+    CreateStack,
+    FolderView,
+    Nothing,
+    Plan,
+    Policy,
+    StackView,
+    Version,
+    Wait,
+    plan,
+)
+
+Orientation = Literal["top_first", "bottom_first"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the job did (or would do, in a dry run) and why."""
+
+    outcome: str  # stacked | added | nothing | declined | waiting
+    reason: str
+    code: str
+    name: str = ""
+    parsed: Parsed | None = None
+    folder_id: str = ""
+    stack_id: str = ""
+    wait_s: int = 0
+
+
+@dataclass(frozen=True)
+class Scene:
+    folder_id: str
+    view: FolderView
+
+
+def to_version(file: FileAsset, parsed: Parsed) -> Version:
+    return Version(
+        file_id=file.id,
+        name=file.name,
+        group_key=parsed.group_key,
+        version=parsed.version,
+        created_at=file.created_at,
+        sub_version=parsed.sub_version or "",
+        kind=media_kind(file.name, file.media_type),
+    )
+
+
+class Stacker:
+    def __init__(self, client: FrameioClient, rules: Rules, policy: Policy, *, dry_run: bool = False) -> None:
+        self.client = client
+        self.rules = rules
+        self.policy = policy
+        self.dry_run = dry_run
+        self.orientation: Orientation | None = None
+
+    def run(self, account_id: str, file_id: str, not_ready_wait_s: int = 10) -> Outcome:
+        file = self.client.show_file(account_id, file_id)
+        parsed = parse(file.name, self.rules)
+        if isinstance(parsed, Declined):
+            return Outcome("declined", parsed.reason, parsed.rule, file.name)
+        named = replace(self._decide(account_id, file, parsed, not_ready_wait_s), name=file.name, parsed=parsed)
+        return named
+
+    def _decide(self, account_id: str, file: FileAsset, parsed: Parsed, not_ready_wait_s: int) -> Outcome:
+        if not file.uploaded:
+            return Outcome("waiting", "the upload has not finished", "not-uploaded", wait_s=not_ready_wait_s)
+        if file.parent_id is None:
+            return Outcome("nothing", "the file has no parent folder", "no-parent")
+        target = to_version(file, parsed)
+        scene = self._scene(account_id, file.parent_id, target)
+        if scene is None:
+            reason = f"already in version stack {file.parent_id}"
+            return Outcome("nothing", reason, "already-stacked", stack_id=file.parent_id)
+        outcome = self._act(account_id, plan(target, file.parent_id, scene.view, self.policy))
+        return replace(outcome, folder_id=scene.folder_id)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _scene(self, account_id: str, parent_id: str, target: Version) -> Scene | None:
+        """The folder around ``target``; None when its parent is a version stack (already stacked)."""
+        try:
+            children = self.client.list_folder_children(account_id, parent_id)
+        except NotFound:
+            self.client.show_stack(account_id, parent_id)  # NotFound here: the parent is gone
+            return None
+        loose = tuple(self._versions(file for file in children if isinstance(file, FileAsset)))
+        stacks = tuple(
+            self._stack_view(account_id, stack)
+            for stack in children
+            if isinstance(stack, StackAsset) and self._may_hold(stack, target)
+        )
+        return Scene(parent_id, FolderView(parent_id, loose, stacks))
+
+    def _versions(self, files: Iterable[FileAsset]) -> list[Version]:
+        versions = []
+        for file in files:
+            parsed = parse(file.name, self.rules)
+            if isinstance(parsed, Parsed) and file.uploaded:
+                versions.append(to_version(file, parsed))
+        return versions
+
+    def _may_hold(self, stack: StackAsset, target: Version) -> bool:
+        """A stack is worth listing when its name (the head's name) parses to the target's key."""
+        parsed = parse(stack.name, self.rules)
+        return isinstance(parsed, Parsed) and parsed.group_key == target.group_key
+
+    def _stack_view(self, account_id: str, stack: StackAsset) -> StackView:
+        listed = self.client.list_stack_children(account_id, stack.id)
+        self._learn(listed, stack.head_version_id)
+        order = self._bottom_to_top(listed)
+        return StackView(stack.id, tuple(file.id for file in order), tuple(self._versions(order)))
+
+    def _learn(self, listed: Sequence[FileAsset], head_id: str | None) -> None:
+        """Which end of a children listing is the head: a platform fact, learned from any stack
+        of two or more whose head is known."""
+        if head_id is None or len(listed) < 2:
+            return
+        if listed[0].id == head_id:
+            self.orientation = "top_first"
+        elif listed[-1].id == head_id:
+            self.orientation = "bottom_first"
+
+    def _bottom_to_top(self, listed: Sequence[FileAsset]) -> list[FileAsset]:
+        # Until learned, assume top first (the documented reorder example lists the head first).
+        return list(listed) if self.orientation == "bottom_first" else list(reversed(listed))
+
+    # -- acting ------------------------------------------------------------------------------
+
+    def _act(self, account_id: str, decision: Plan) -> Outcome:
+        if isinstance(decision, Nothing):
+            return Outcome("nothing", decision.reason, decision.code)
+        if isinstance(decision, Wait):
+            return Outcome("waiting", decision.reason, "wait", wait_s=decision.seconds)
+        if isinstance(decision, CreateStack):
+            return self._create(account_id, decision)
+        return self._add(account_id, decision)
+
+    def _create(self, account_id: str, decision: CreateStack) -> Outcome:
+        count = len(decision.file_ids)
+        if self.dry_run:
+            return Outcome("stacked", f"dry run: would create a stack of {count} versions", "dry-run")
+        stack = self.client.create_stack(account_id, decision.folder_id, list(decision.file_ids))
+        self._settle(account_id, stack.id, decision.file_ids, stack.head_version_id)
+        return Outcome("stacked", f"created a version stack of {count} versions", "created", stack_id=stack.id)
+
+    def _add(self, account_id: str, decision: AddToStack) -> Outcome:
+        where = f"position {decision.position + 1} of {len(decision.order)}"
+        if self.dry_run:
+            return Outcome("added", f"dry run: would add at {where}", "dry-run", stack_id=decision.stack_id)
+        self.client.move_file(account_id, decision.file_id, decision.stack_id)
+        self._settle(account_id, decision.stack_id, decision.order, None)
+        return Outcome("added", f"added to version stack at {where}", "added", stack_id=decision.stack_id)
+
+    def _settle(self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None) -> None:
+        """Read the stack back and reorder until it matches ``desired`` (bottom to top)."""
+        listed = self.client.list_stack_children(account_id, stack_id)
+        self._learn(listed, head_id)
+        actual = [file.id for file in self._bottom_to_top(listed)]
+        missing = set(desired) - set(actual)
+        if missing:
+            # Frame.io accepted the write but the read-back lacks a file: try the job again later.
+            raise ServerError("list_stack_children", None, f"{len(missing)} file(s) not yet in the stack")
+        for file_id, body in reorders(actual, list(desired)):
+            self.client.reorder(account_id, stack_id, file_id, body)
+
+
+def reorders(actual: list[str], desired: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """The reorder calls that turn ``actual`` into ``desired`` (both bottom to top), fewest first:
+    each misplaced file is put directly above its desired lower neighbour."""
+    current = [file_id for file_id in actual if file_id in desired]
+    calls: list[tuple[str, dict[str, str]]] = []
+    for index, file_id in enumerate(desired):
+        if current.index(file_id) == index:
+            continue
+        current.remove(file_id)
+        current.insert(index, file_id)
+        calls.append((file_id, {"move_to": "bottom"} if index == 0 else {"move_above_file_id": desired[index - 1]}))
+    return calls
