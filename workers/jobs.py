@@ -7,7 +7,9 @@ has not finished is looked at again later by a scheduled job, without holding a 
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from datetime import timedelta
 
 from rq import Queue, Retry
@@ -24,10 +26,14 @@ log = logging.getLogger("autostack.jobs")
 # RQ's own retries, for retryable Frame.io failures (Frame.io asks for >= 30 s after a 5xx).
 RETRY_INTERVALS_S = [30, 60, 120, 300, 600, 900]
 MAX_WAITS = 60
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def job_id_for(event_type: str, account_id: str, file_id: str) -> str:
-    return f"file:{account_id}:{file_id}:{event_type}"
+    """One job id per (account, file, event): readable, within RQ's alphabet, unique by digest."""
+    digest = hashlib.sha256(f"{account_id}\0{file_id}\0{event_type}".encode()).hexdigest()[:16]
+    readable = _UNSAFE.sub("_", f"{event_type}_{file_id}")[:60]
+    return f"{readable}_{digest}"
 
 
 def enqueue_file_event(queue: Queue, event_type: str, account_id: str, file_id: str, job_timeout: int) -> str | None:
@@ -75,7 +81,7 @@ def _wait(queue: Queue, outcome: Outcome, account_id: str, file_id: str, event_t
         file_id,
         event_type,
         waits + 1,
-        job_id=f"{job_id_for(event_type, account_id, file_id)}:wait{waits + 1}",
+        job_id=f"{job_id_for(event_type, account_id, file_id)}_wait{waits + 1}",
     )
     return outcome
 

@@ -1,0 +1,81 @@
+"""One upload, end to end, on real parts: signed deliveries over HTTP, uvicorn, an RQ worker
+process, redis-server and the sandbox (with its least convenient defaults)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from service.launcher import LocalStack
+from workers import decisions
+
+pytestmark = pytest.mark.e2e
+
+
+def stacks(tree: dict[str, Any]) -> list[list[str]]:
+    """Each stack's children, top first."""
+    return [[child["name"] for child in stack["children"]] for stack in tree["stacks"]]
+
+
+def loose(tree: dict[str, Any]) -> list[str]:
+    return sorted(file["name"] for file in tree["files"])
+
+
+def test_two_versions_make_a_stack_and_the_third_joins_on_top(
+    local_stack: LocalStack, folder: str, wait_decided: Callable[..., None]
+) -> None:
+    v1 = local_stack.upload(folder, "shot010_comp_v001.mov")
+    v2 = local_stack.upload(folder, "shot010_comp_v002.mov")
+    wait_decided(v1["id"], v2["id"])
+    assert stacks(local_stack.tree(folder)) == [["shot010_comp_v002.mov", "shot010_comp_v001.mov"]]
+
+    v3 = local_stack.upload(folder, "shot010_comp_v003.mov")
+    wait_decided(v3["id"])
+    tree = local_stack.tree(folder)
+    assert stacks(tree) == [["shot010_comp_v003.mov", "shot010_comp_v002.mov", "shot010_comp_v001.mov"]]
+    assert loose(tree) == []
+
+
+def test_a_late_version_lands_below_the_higher_one(
+    local_stack: LocalStack, folder: str, wait_decided: Callable[..., None]
+) -> None:
+    uploaded = [local_stack.upload(folder, name)["id"] for name in ("shot020_comp_v001.mov", "shot020_comp_v003.mov")]
+    wait_decided(*uploaded)
+    late = local_stack.upload(folder, "shot020_comp_v002.mov")
+    wait_decided(late["id"])
+    assert stacks(local_stack.tree(folder)) == [
+        ["shot020_comp_v003.mov", "shot020_comp_v002.mov", "shot020_comp_v001.mov"]
+    ]
+
+
+def test_a_name_without_a_version_stays_loose_with_its_reason(
+    local_stack: LocalStack, folder: str, wait_decided: Callable[..., None]
+) -> None:
+    notes = local_stack.upload(folder, "Client notes.mov")
+    other = local_stack.upload(folder, "Client notes copy.mov")
+    wait_decided(notes["id"], other["id"])
+    tree = local_stack.tree(folder)
+    assert stacks(tree) == []
+    assert loose(tree) == ["Client notes copy.mov", "Client notes.mov"]
+    client = local_stack.redis()
+    try:
+        history = decisions.for_file(client, notes["id"])
+    finally:
+        client.close()
+    assert history
+    assert {decision.outcome for decision in history} == {"declined"}
+    assert "version" in history[0].reason
+
+
+def test_the_head_of_the_stack_is_the_highest_version(
+    local_stack: LocalStack, folder: str, wait_decided: Callable[..., None]
+) -> None:
+    names = ["promo_v9.mov", "promo_v10.mov", "promo_v2.mov"]
+    wait_decided(*[local_stack.upload(folder, name)["id"] for name in names])
+    (stack,) = local_stack.tree(folder)["stacks"]
+    state = local_stack.state
+    shown = local_stack.api("GET", f"/v4/accounts/{state['account_id']}/version_stacks/{stack['id']}")
+    assert shown["data"]["head_version"]["name"] == "promo_v10.mov"
+    assert [child["name"] for child in stack["children"]] == ["promo_v10.mov", "promo_v9.mov", "promo_v2.mov"]

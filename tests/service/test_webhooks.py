@@ -1,0 +1,154 @@
+"""The webhook endpoint on a real Redis: what it queues, and what it refuses without queuing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+from rq import Queue
+from starlette.testclient import TestClient
+
+from service.app import create_app
+from workers.settings import Settings, load_settings
+
+SECRET = "whsec-test"
+
+
+def signed_headers(body: bytes, secret: str = SECRET, timestamp: int | None = None) -> dict[str, str]:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {
+        "x-frameio-request-timestamp": stamp,
+        "x-frameio-signature": f"v0={digest}",
+        "content-type": "application/json",
+    }
+
+
+def event(kind: str = "file.upload.completed", file_id: str = "file-1", project: str = "proj") -> bytes:
+    payload = {
+        "account": {"id": "acc"},
+        "project": {"id": project},
+        "resource": {"id": file_id, "type": "file"},
+        "type": kind,
+        "user": {"id": "user"},
+        "workspace": {"id": "ws"},
+    }
+    return json.dumps(payload).encode()
+
+
+@pytest.fixture
+def settings(redis_url: str) -> Settings:
+    return load_settings({"REDIS_URL": redis_url, "FRAMEIO_WEBHOOK_SECRETS": f"{SECRET},older-secret"})
+
+
+@pytest.fixture
+def client(settings: Settings, redis_client: redis.Redis) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def queued(redis_client: redis.Redis) -> int:
+    return Queue("autostack", connection=redis_client).count
+
+
+def test_a_signed_upload_event_is_queued_with_ids_only(client: TestClient, redis_client: redis.Redis) -> None:
+    body = event()
+    answer = client.post("/webhooks/frameio", content=body, headers=signed_headers(body))
+    assert answer.status_code == 202
+    assert answer.json()["status"] == "queued"
+    jobs = Queue("autostack", connection=redis_client).get_jobs()
+    assert len(jobs) == 1
+    assert jobs[0].args == ("acc", "file-1", "file.upload.completed")
+    assert jobs[0].func_name == "workers.jobs.handle_file_event"
+
+
+def test_the_older_secret_still_verifies_during_rotation(client: TestClient, redis_client: redis.Redis) -> None:
+    body = event()
+    answer = client.post("/webhooks/frameio", content=body, headers=signed_headers(body, "older-secret"))
+    assert answer.status_code == 202
+    assert queued(redis_client) == 1
+
+
+def test_a_repeated_delivery_is_answered_but_queued_once(client: TestClient, redis_client: redis.Redis) -> None:
+    body = event()
+    first = client.post("/webhooks/frameio", content=body, headers=signed_headers(body))
+    again = client.post("/webhooks/frameio", content=body, headers=signed_headers(body, timestamp=int(time.time()) + 1))
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json()["status"] == "duplicate"
+    assert queued(redis_client) == 1
+
+
+@pytest.mark.parametrize(
+    ("make_request", "status"),
+    [
+        (lambda b: (b, signed_headers(b, "wrong-secret")), 401),
+        (lambda b: (b, signed_headers(b, timestamp=int(time.time()) - 301)), 401),
+        (lambda b: (b, signed_headers(b, timestamp=int(time.time()) + 301)), 401),
+        (lambda b: (b, {"content-type": "application/json"}), 401),
+        (lambda b: (b + b"x", signed_headers(b)), 401),
+        (lambda b: (b"{not json", signed_headers(b"{not json")), 400),
+        (lambda b: (b"[1, 2]", signed_headers(b"[1, 2]")), 400),
+        (lambda b: (b'{"type": "file.ready"}', signed_headers(b'{"type": "file.ready"}')), 400),
+    ],
+    ids=["bad-signature", "stale", "future", "unsigned", "tampered", "malformed-json", "not-object", "no-ids"],
+)
+def test_bad_input_is_refused_and_nothing_is_queued(
+    client: TestClient, redis_client: redis.Redis, make_request: object, status: int
+) -> None:
+    body, headers = make_request(event())  # type: ignore[operator]
+    answer = client.post("/webhooks/frameio", content=body, headers=headers)
+    assert answer.status_code == status
+    assert queued(redis_client) == 0
+
+
+def test_a_valid_event_of_another_type_is_ignored_with_200(client: TestClient, redis_client: redis.Redis) -> None:
+    body = event("file.deleted")
+    answer = client.post("/webhooks/frameio", content=body, headers=signed_headers(body))
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "ignored"
+    assert queued(redis_client) == 0
+
+
+def test_a_body_over_the_limit_is_refused_with_413(redis_url: str, redis_client: redis.Redis) -> None:
+    settings = load_settings(
+        {"REDIS_URL": redis_url, "FRAMEIO_WEBHOOK_SECRETS": SECRET, "AUTOSTACK_MAX_BODY_BYTES": "100"}
+    )
+    body = event() + b" " * 200
+    with TestClient(create_app(settings)) as test_client:
+        answer = test_client.post("/webhooks/frameio", content=body, headers=signed_headers(body))
+    assert answer.status_code == 413
+    assert queued(redis_client) == 0
+
+
+def test_events_outside_the_configured_projects_are_ignored(redis_url: str, redis_client: redis.Redis) -> None:
+    settings = load_settings(
+        {"REDIS_URL": redis_url, "FRAMEIO_WEBHOOK_SECRETS": SECRET, "AUTOSTACK_PROJECTS": "proj-a,proj-b"}
+    )
+    with TestClient(create_app(settings)) as test_client:
+        outside, inside = event(project="proj-z"), event(project="proj-b", file_id="file-2")
+        assert test_client.post("/webhooks/frameio", content=outside, headers=signed_headers(outside)).status_code == 200
+        assert test_client.post("/webhooks/frameio", content=inside, headers=signed_headers(inside)).status_code == 202
+    assert queued(redis_client) == 1
+
+
+def test_redis_down_answers_503_quickly_and_queues_nothing() -> None:
+    settings = load_settings({"REDIS_URL": "redis://127.0.0.1:9/0", "FRAMEIO_WEBHOOK_SECRETS": SECRET})
+    body = event()
+    with TestClient(create_app(settings)) as test_client:
+        started = time.monotonic()
+        answer = test_client.post("/webhooks/frameio", content=body, headers=signed_headers(body))
+        elapsed = time.monotonic() - started
+        ready = test_client.get("/readyz")
+    assert answer.status_code == 503
+    assert elapsed < 1.0
+    assert ready.status_code == 503
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").status_code == 200
