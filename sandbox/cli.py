@@ -1,0 +1,87 @@
+"""``autostack sandbox``: run the Frame.io V4 stand-in under uvicorn.
+
+:func:`add_sandbox_arguments` adds ``--host``, ``--port`` and one flag per knob;
+:func:`sandbox_main` prints the seeded ids and serves until SIGTERM or SIGINT (uvicorn shuts
+down gracefully on either). Exit codes: 0 after a clean shutdown, 2 for a bad knob value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import typing
+from typing import Any, get_args, get_origin
+
+import uvicorn
+
+from sandbox.app import create_app
+from sandbox.config import ConfigError, SandboxConfig, apply_updates
+
+#: knob -> flag name where the flag does not simply spell the knob with dashes
+FLAG_NAMES = {
+    "latency_s": "--latency-ms",
+    "duplicate_delivery_rate": "--duplicate-deliveries",
+    "reorder_delivery_rate": "--reorder-deliveries",
+    "extra_tokens": "--extra-token",
+}
+DEFAULT_PORT = 8090
+
+
+def _flag(name: str) -> str:
+    return FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+
+
+def _add_knob(group: argparse._ArgumentGroup, knob: dataclasses.Field[Any], annotation: Any) -> None:
+    flag, dest = _flag(knob.name), knob.name
+    default = SandboxConfig().__getattribute__(knob.name)
+    doc = f"(default: {default})"
+    if annotation is bool:
+        group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=doc)
+    elif get_origin(annotation) is typing.Literal:
+        group.add_argument(flag, dest=dest, choices=get_args(annotation), default=None, help=doc)
+    elif get_origin(annotation) is list:
+        group.add_argument(flag, dest=dest, action="append", default=None, help="may be repeated")
+    elif knob.name == "latency_s":
+        group.add_argument(flag, dest=dest, type=float, default=None, metavar="MS", help="(default: 0)")
+    else:
+        kind = float if annotation is float else int if annotation in (int, int | None) else str
+        group.add_argument(flag, dest=dest, type=kind, default=None, help=doc)
+
+
+def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--host``, ``--port`` and one flag per :class:`SandboxConfig` knob."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+    group = parser.add_argument_group("sandbox knobs (see sandbox/README.md)")
+    hints = typing.get_type_hints(SandboxConfig)
+    for knob in dataclasses.fields(SandboxConfig):
+        _add_knob(group, knob, hints[knob.name])
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    """The knobs given on the command line over the defaults; raises ConfigError."""
+    updates: dict[str, Any] = {}
+    for knob in dataclasses.fields(SandboxConfig):
+        value = getattr(args, knob.name, None)
+        if value is not None:
+            updates[knob.name] = value / 1000.0 if knob.name == "latency_s" else value
+    return apply_updates(SandboxConfig(), updates)
+
+
+def sandbox_main(args: argparse.Namespace) -> int:
+    try:
+        config = config_from_args(args)
+    except ConfigError as exc:
+        print(f"autostack sandbox: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(config)
+    state = app.state.sandbox.state_view()
+    print(f"Frame.io V4 sandbox on http://{args.host}:{args.port}", flush=True)
+    for key, value in state.items():
+        print(f"  {key} = {value}", flush=True)
+    print(json.dumps(state), flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
+    server.run()
+    return 0 if server.started else 1

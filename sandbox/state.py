@@ -1,0 +1,136 @@
+"""The sandbox's world: one account, one workspace, two projects, their folders, files and stacks.
+
+Everything lives in memory and is only touched from the event loop, so no locks are needed: a
+handler mutates state synchronously between two awaits. Lookups raise the documented 404.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+
+from sandbox.errors import not_found
+from sandbox.events import Event, Listener
+from sandbox.model import Asset, File, Folder, Project, Stack, User, Webhook
+
+
+@dataclass
+class Store:
+    account_id: str
+    workspace_id: str
+    rng: random.Random
+    users: dict[str, User] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    projects: dict[str, Project] = field(default_factory=dict)
+    folders: dict[str, Folder] = field(default_factory=dict)
+    files: dict[str, File] = field(default_factory=dict)
+    stacks: dict[str, Stack] = field(default_factory=dict)
+    webhooks: dict[str, Webhook] = field(default_factory=dict)
+    listeners: list[Listener] = field(default_factory=list)
+    project_id: str = ""
+    other_project_id: str = ""
+    api_user_id: str = ""
+    uploader_user_id: str = ""
+
+    # --- ids and users --------------------------------------------------------------------
+    def new_id(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def new_secret(self) -> str:
+        return f"{self.rng.getrandbits(256):064x}"
+
+    def add_user(self, name: str, token: str | None = None, user_id: str | None = None) -> User:
+        user = User(user_id or self.new_id(), name, f"{name.lower().replace(' ', '.')}@sandbox.invalid")
+        self.users[user.id] = user
+        if token is not None:
+            self.tokens[token] = user.id
+        return user
+
+    def user_for_token(self, token: str) -> User | None:
+        user_id = self.tokens.get(token)
+        return self.users.get(user_id) if user_id else None
+
+    # --- projects and folders -------------------------------------------------------------
+    def add_project(self, name: str, creator_id: str) -> Project:
+        project_id, root_id = self.new_id(), self.new_id()
+        self.folders[root_id] = Folder(root_id, "root", None, project_id, creator_id)
+        project = Project(project_id, name, self.workspace_id, root_id)
+        self.projects[project_id] = project
+        return project
+
+    def add_folder(self, parent: Folder, name: str, creator_id: str) -> Folder:
+        folder = Folder(self.new_id(), name, parent.id, parent.project_id, creator_id)
+        self.folders[folder.id] = folder
+        return folder
+
+    # --- lookups --------------------------------------------------------------------------
+    def folder(self, folder_id: str) -> Folder:
+        found = self.folders.get(folder_id)
+        if found is None:
+            raise not_found("Folder", folder_id)
+        return found
+
+    def file(self, file_id: str) -> File:
+        found = self.files.get(file_id)
+        if found is None:
+            raise not_found("File", file_id)
+        return found
+
+    def stack(self, stack_id: str) -> Stack:
+        found = self.stacks.get(stack_id)
+        if found is None:
+            raise not_found("Version stack", stack_id)
+        return found
+
+    def webhook(self, webhook_id: str) -> Webhook:
+        found = self.webhooks.get(webhook_id)
+        if found is None:
+            raise not_found("Webhook", webhook_id)
+        return found
+
+    def folder_of(self, asset: Asset) -> Folder:
+        """The folder an asset sits in, looking through a stack for a stacked file."""
+        parent_id = asset.parent_id or ""
+        if parent_id in self.stacks:
+            parent_id = self.stacks[parent_id].parent_id or ""
+        return self.folder(parent_id)
+
+    def children(self, folder_id: str) -> list[Asset]:
+        """Direct children of a folder: folders, stacks and unstacked files (not stack members)."""
+        found: list[Asset] = [f for f in self.folders.values() if f.parent_id == folder_id]
+        found += [s for s in self.stacks.values() if s.parent_id == folder_id]
+        found += [f for f in self.files.values() if f.parent_id == folder_id]
+        return found
+
+    # --- events ---------------------------------------------------------------------------
+    def emit(self, event_type: str, asset: Asset, user_id: str, resource_type: str = "file") -> None:
+        event = Event(
+            type=event_type,
+            resource_id=asset.id,
+            resource_type=resource_type,
+            account_id=self.account_id,
+            workspace_id=self.projects[asset.project_id].workspace_id,
+            project_id=asset.project_id,
+            user_id=user_id,
+        )
+        for listener in list(self.listeners):
+            listener(event)
+
+
+def seed_store(seed: int | None, token: str, extra_tokens: list[str]) -> Store:
+    """The start-up world: an API user behind ``token``, an uploader (a person), two projects."""
+    rng = random.Random(seed)
+
+    def fresh() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    store = Store(account_id=fresh(), workspace_id=fresh(), rng=rng)
+    api_user = store.add_user("Service Account User", token)
+    store.api_user_id = api_user.id
+    store.uploader_user_id = store.add_user("Editor").id
+    for number, extra in enumerate(extra_tokens, start=2):
+        store.add_user(f"Service Account User {number}", extra)
+    store.project_id = store.add_project("Sandbox Project", api_user.id).id
+    store.other_project_id = store.add_project("Other Project", api_user.id).id
+    return store
