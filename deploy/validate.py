@@ -620,8 +620,11 @@ def check_compose(compose: dict[str, Any], env_example: str, settings: frozenset
         return problems
     problems.extend(_check_compose_redis(compose, services["redis"]))
     problems.extend(_check_compose_apps(services))
-    if services["sandbox"].get("profiles") != ["sandbox"]:
+    sandbox = services["sandbox"]
+    if sandbox.get("profiles") != ["sandbox"]:
         problems.append("compose: the sandbox service must be in the profile 'sandbox' only")
+    if "0.0.0.0" not in sandbox.get("command", []):
+        problems.append("compose: the sandbox must listen on 0.0.0.0 (--host) to be reachable from web and worker")
     for name, service in services.items():
         if name != "sandbox" and service.get("profiles"):
             problems.append(f"compose: {name} must not need a profile")
@@ -693,15 +696,22 @@ def _seconds(duration: str) -> float:
     return total
 
 
+# Values a template may hold for a secret: a "replace-with-..." placeholder or the sandbox's public fake.
+_PLACEHOLDER = re.compile(r"^$|replace|^sandbox-token$", re.IGNORECASE)
+
+
 def check_env_example(text: str, settings: frozenset[str] | None = None) -> Problems:
-    """Known keys only; secrets are placeholders (the real file is .env, never committed)."""
+    """Known keys only; secrets, even commented out, are placeholders (the real file is .env, never committed)."""
     known = settings or known_settings()
-    values = parse_env_file(text, include_commented=True)
-    problems: Problems = [f".env.example: unknown setting {key}" for key in sorted(set(values) - known)]
-    for key in sorted(SECRET_SETTINGS & set(values)):
-        if values[key] and "replace" not in values[key].lower():
-            problems.append(f".env.example: {key} is not a placeholder")
-    if "FRAMEIO_WEBHOOK_SECRETS" not in values:
+    problems: Problems = []
+    keys: set[str] = set()
+    for line in text.splitlines():
+        for key, value in parse_env_file(line, include_commented=True).items():
+            keys.add(key)
+            if key in SECRET_SETTINGS and not _PLACEHOLDER.search(value):
+                problems.append(f".env.example: {key} is not a placeholder")
+    problems.extend(f".env.example: unknown setting {key}" for key in sorted(keys - known))
+    if "FRAMEIO_WEBHOOK_SECRETS" not in parse_env_file(text):
         problems.append(".env.example: FRAMEIO_WEBHOOK_SECRETS is missing")
     return problems
 
@@ -828,6 +838,7 @@ _PROMQL_TOKEN = re.compile(
     r"""(?P<string>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')
       |(?P<matchers>\{[^}]*\})
       |(?P<range>\[[^\]]*\])
+      |(?P<duration>(?:\d+(?:ms|[smhdwy]))+)
       |(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
       |(?P<name>[A-Za-z_:][A-Za-z0-9_:]*)
       |(?P<paren>[()])
