@@ -130,12 +130,17 @@ class ToolMissing(Exception):
 # ---- helpers ----------------------------------------------------------------------------------------
 
 
-def known_settings() -> frozenset[str]:
-    """The environment variables autostack reads: from the settings object when importable."""
+def import_project_module(name: str) -> Any:
+    """A module of autostack itself (run from a checkout: the repository root goes on sys.path)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    return importlib.import_module(name)
+
+
+def known_settings() -> frozenset[str]:
+    """The environment variables autostack reads: from the settings object when importable."""
     try:
-        settings = importlib.import_module("workers.settings")
+        settings = import_project_module("workers.settings")
     except ImportError:
         return CONTRACT_SETTINGS
     fields: dict[str, object] = settings.Settings.model_fields
@@ -990,10 +995,19 @@ def kubernetes_checks(manifests: list[Manifest]) -> Problems:
 
 
 def check_rules_file(path: Path = BASE / "rules.toml") -> Problems:
+    """The rules file loads with autostack's own loader (plain TOML parsing when it cannot be imported)."""
     try:
-        tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        return [f"{path.name}: not valid TOML: {exc}"]
+        rules = import_project_module("workers.rules")
+    except ImportError:
+        try:
+            tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            return [f"{path.name}: not valid TOML: {exc}"]
+        return []
+    try:
+        rules.load_rules(path)
+    except rules.RulesError as exc:
+        return [f"{path.name}: {exc}"]
     return []
 
 

@@ -365,6 +365,13 @@ def test_redis_server_accepts_the_conf(redis_with_our_conf: redis.Redis) -> None
     assert config["maxmemory-policy"] == "noeviction"
 
 
+def test_rules_file_loads_and_its_check_catches_an_unknown_key(tmp_path: Path) -> None:
+    assert validate.check_rules_file() == []
+    bad = tmp_path / "rules.toml"
+    bad.write_text('annotation_wrods = ["ok"]\n')
+    assert validate.check_rules_file(bad) != []
+
+
 # ---- docker compose ---------------------------------------------------------------------------------------
 
 
