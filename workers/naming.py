@@ -83,7 +83,7 @@ _JUNK: tuple[tuple[str, str], ...] = (
     ("macOS folder metadata", r"\.ds_store|\.localized|\.apdisk|icon\r|\.spotlight-v100|\.trashes"),
     ("macOS folder metadata", r"\.fseventsd|\.temporaryitems|\.volumeicon\.icns"),
     ("Windows folder metadata", r"thumbs\.db|ehthumbs(?:_vista)?\.db|desktop\.ini"),
-    ("temporary or partial file", r".*\.(?:tmp|temp|part|partial|crdownload|download|swp)"),
+    ("temporary or partial file", r".*\.(?:tmp|part|partial|crdownload|download|swp)"),
     ("editor backup or lock file", r"\.#.*|#.*#|.*~"),
     ("Adobe media cache file", r".*\.(?:pek|cfa)"),
     ("NFS or FUSE leftover", r"\.nfs[0-9a-f]+.*|\.fuse_hidden.*"),
