@@ -112,7 +112,7 @@ def rules_from_toml(text: str, source: str = "<rules>") -> Rules:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise _syntax_error(exc, source) from exc
+        raise _syntax_error(exc, source, text) from exc
     loc = _Locator(text, source)
     top = loc.span(None)
     for key in data:
@@ -133,10 +133,12 @@ def rules_from_toml(text: str, source: str = "<rules>") -> Rules:
     return rules
 
 
-def _syntax_error(exc: tomllib.TOMLDecodeError, source: str) -> RulesError:
+def _syntax_error(exc: tomllib.TOMLDecodeError, source: str, text: str) -> RulesError:
     message = str(exc)
     found = _DECODE_AT.search(message)
     line = int(found.group(1)) if found else None
+    if message.endswith("(at end of document)"):
+        line, message = max(1, len(text.splitlines())), message.removesuffix(" (at end of document)")
     at = f"{source} line {line}" if line else source
     problem = _DECODE_AT.sub("", message)
     return RulesError(f"{at}: invalid TOML: {problem}", source=source, line=line, key="")
