@@ -51,6 +51,7 @@ class Delivery:
     state: str = "pending"
     attempts: list[Attempt] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -134,6 +135,7 @@ class DeliveryEngine:
             delivery = Delivery(next(self._ids), webhook.id, event, duplicate=copy > 0, held=held)
             self.log.append(delivery)
             task = asyncio.create_task(self._run(delivery))
+            delivery.task = task
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -148,6 +150,8 @@ class DeliveryEngine:
 
     async def _run(self, delivery: Delivery) -> None:
         config = self._config()
+        if delivery.duplicate:  # the twin goes out at once or up to one base backoff later
+            await asyncio.sleep(self._rng.uniform(0.0, 15.0 * config.delivery_time_scale))
         if delivery.held:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(delivery.release.wait(), 15.0 * config.delivery_time_scale)
@@ -196,6 +200,13 @@ class DeliveryEngine:
         return error is None and status is not None and 200 <= status < 300
 
     # --- control --------------------------------------------------------------------------
+    def cancel_for(self, webhook_id: str) -> None:
+        """A webhook was deleted or deactivated: its pending deliveries stop at once."""
+        for delivery in self.log:
+            if delivery.webhook_id == webhook_id and delivery.state == "pending" and delivery.task:
+                delivery.task.cancel()
+                delivery.state = "cancelled"
+
     def listing(self, resource_id: str | None = None, event_type: str | None = None) -> list[dict[str, Any]]:
         return [
             delivery.summary()

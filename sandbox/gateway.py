@@ -144,6 +144,7 @@ async def _run(
     request: Request, sandbox: Sandbox, endpoint: str, handler: Handler, public: bool
 ) -> tuple[Response, Verdict | None]:
     verdict: Verdict | None = None
+    await request.body()  # read (and cache) the body first: pause() listens for a disconnect
     try:
         user, verdict = _admit(request, sandbox, endpoint, public)
         if sandbox.config.latency_s > 0:

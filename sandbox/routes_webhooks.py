@@ -92,6 +92,8 @@ async def webhooks_update(call: Call) -> Response:
         if value is not None:
             setattr(webhook, key, value)
     webhook.updated_at = now()
+    if not webhook.active:
+        call.sandbox.deliveries.cancel_for(webhook.id)
     return ok(webhook_view(webhook, store))
 
 
@@ -99,6 +101,7 @@ async def webhooks_delete(call: Call) -> Response:
     store = call.sandbox.store
     webhook = store.webhook(call.request.path_params["webhook_id"])
     del store.webhooks[webhook.id]
+    call.sandbox.deliveries.cancel_for(webhook.id)
     return Response(status_code=204)
 
 

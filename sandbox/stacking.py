@@ -55,7 +55,10 @@ def _check_stackable(store: Store, config: SandboxConfig, file: File, folder: Fo
 def create_stack(store: Store, config: SandboxConfig, folder: Folder, data: dict[str, Any], user_id: str) -> Stack:
     """Stack the files (oldest first) into a new stack in ``folder``; 422 unless all may be stacked."""
     file_ids = _file_ids_from(data)
-    files = [store.file(file_id) for file_id in file_ids]
+    for index, file_id in enumerate(file_ids):
+        if file_id not in store.files:
+            raise invalid(f"File {file_id} not found", f"/data/file_ids/{index}")
+    files = [store.files[file_id] for file_id in file_ids]
     for index, file in enumerate(files):
         _check_stackable(store, config, file, folder, index)
     stack = Stack(store.new_id(), files[-1].name, folder.id, folder.project_id, user_id)
