@@ -178,7 +178,7 @@ def first_container(workload: Manifest | None) -> dict[str, Any]:
 
 
 def workloads(manifests: list[Manifest]) -> Iterator[Manifest]:
-    for kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"):
+    for kind in ("Deployment", "StatefulSet", "DaemonSet"):
         yield from find(manifests, kind)
 
 
