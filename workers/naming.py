@@ -160,6 +160,20 @@ def _either_case(word: str, both: bool) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" for c in word) if both else re.escape(word.lower())
 
 
+class _Alternation(NamedTuple):
+    regex: re.Pattern[str]
+    labels: dict[str, str]
+
+    def label(self, found: re.Match[str] | None) -> str | None:
+        return self.labels[found.lastgroup] if found is not None and found.lastgroup else None
+
+
+def _alternation(pairs: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> _Alternation:
+    """One case-insensitive regex for many (label, regex) pairs; the outer group says which matched."""
+    regex = re.compile("|".join(f"(?P<a{i}>{rx})" for i, (_, rx) in enumerate(pairs)), re.IGNORECASE)
+    return _Alternation(regex, {f"a{i}": label for i, (label, _) in enumerate(pairs)})
+
+
 class _Compiled:
     """Everything a Rules needs at parse time, compiled once."""
 
@@ -183,9 +197,9 @@ class _Compiled:
         self.annotations = frozenset(w.casefold() for w in rules.annotation_words) - {
             w.casefold() for w in rules.variant_words
         }
-        self.cameras = [(label, re.compile(rf"(?:{rx})(?=[{_SEP}]|\Z)", re.I)) for label, rx in _CAMERAS]
-        self.cameras += [("camera pattern from the rules file", re.compile(rx, re.I)) for rx in rules.camera_patterns]
-        self.junk = [(label, re.compile(rx, re.I)) for label, rx in _JUNK]
+        self.cameras = [_alternation([(label, rf"(?:{rx})(?=[{_SEP}]|\Z)") for label, rx in _CAMERAS])]
+        self.cameras += [_alternation([("camera pattern from the rules file", rx)]) for rx in rules.camera_patterns]
+        self.junk = _alternation(_JUNK)
         self.templates = TemplateSet(rules.templates) if rules.templates else None
 
 
@@ -199,9 +213,9 @@ def parse(name: str, rules: Rules = DEFAULT_RULES) -> Parsed | Declined:
 
 def _parse(name: str, c: _Compiled) -> Parsed | Declined:
     base = unicodedata.normalize("NFC", _FOLDER.split(name)[-1])
-    for label, regex in c.junk:
-        if regex.fullmatch(base):
-            return Declined(f"OS or application junk ({label})", "junk")
+    junk = c.junk.label(c.junk.regex.fullmatch(base))
+    if junk is not None:
+        return Declined(f"OS or application junk ({junk})", "junk")
     base = base.strip()
     if not base:
         return Declined("empty name", "empty")
@@ -255,10 +269,10 @@ def _token(m: re.Match[str], rule: str) -> _Token:
 def _refuse(stem: str, tokens: list[_Token], c: _Compiled) -> Declined | None:
     """Camera/device originals and editing-application defaults, checked before any r-token."""
     if c.toggles.refuse_camera_originals:
-        for label, regex in c.cameras:
-            m = regex.match(stem)
+        for cameras in c.cameras:
+            m = cameras.regex.match(stem)
             if m is not None and not any(t.start >= m.end() for t in tokens):
-                return Declined(f"camera original ({label})", "camera-original")
+                return Declined(f"camera original ({cameras.label(m)})", "camera-original")
     if _NLE.fullmatch(stem):
         return Declined("editing-application default name (Sequence, Timeline, Comp, Untitled...)", "nle-default")
     return None
