@@ -38,10 +38,12 @@ def run_demo(keep_logs: bool = False, out: TextIO = sys.stdout) -> int:
     stack = LocalStack.start(workers=1, sandbox_config={"transcode_delay_s": 0.5})
     try:
         folder_id = stack.create_folder("Demo")
-        for name in UPLOADS:
-            stack.upload(folder_id, name)
-            print(f"  uploaded {name}", file=out)
-        stack.wait_idle(timeout=90, expected_deliveries=2 * len(UPLOADS))
+        late = "shot020_comp_v002.mov"
+        for batch in ([name for name in UPLOADS if name != late], [late]):
+            for name in batch:
+                stack.upload(folder_id, name)
+                print(f"  uploaded {name}", file=out)
+            stack.wait_idle(timeout=90, expected_deliveries=2 * len(stack.uploaded))
         tree = stack.tree(folder_id)
         print_tree(stack, tree, out)
         ok = tree_is_right(tree)

@@ -21,7 +21,6 @@ from rq import Queue
 from service.processes import Child, autostack_argv, free_port, spawn, start_redis, wait_http, wait_until
 
 EVENTS = ["file.upload.completed", "file.ready"]
-SETTLED = ("delivered", "gave_up", "dropped")
 
 
 @dataclass
@@ -36,6 +35,7 @@ class LocalStack:
     queue_name: str = "autostack"
     children: list[Child] = field(default_factory=list)
     workers: list[Child] = field(default_factory=list)
+    uploaded: list[str] = field(default_factory=list)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -142,6 +142,7 @@ class LocalStack:
         )
         response.raise_for_status()
         data: dict[str, Any] = response.json()["data"]
+        self.uploaded.append(data["id"])
         return data
 
     def tree(self, folder_id: str | None = None) -> dict[str, Any]:
@@ -154,8 +155,7 @@ class LocalStack:
     def deliveries(self) -> list[dict[str, Any]]:
         response = httpx.get(f"{self.sandbox_url}/_sandbox/deliveries", timeout=10)
         response.raise_for_status()
-        body = response.json()
-        items: list[dict[str, Any]] = body.get("data", body) if isinstance(body, dict) else body
+        items: list[dict[str, Any]] = response.json()["deliveries"]
         return items
 
     # -- waiting -----------------------------------------------------------------------------
@@ -174,7 +174,7 @@ class LocalStack:
 
     def deliveries_settled(self, expected: int = 0) -> bool:
         items = self.deliveries()
-        return len(items) >= expected and all(item.get("state") in SETTLED for item in items)
+        return len(items) >= expected and all(item.get("state") != "pending" for item in items)
 
     def wait_idle(self, timeout: float = 60.0, expected_deliveries: int = 0) -> None:
         """Until at least ``expected_deliveries`` webhooks exist, every one is delivered (or given

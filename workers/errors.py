@@ -70,6 +70,10 @@ class LockLost(AutostackError):
     """The group lock expired or was taken by another worker; the job must not write."""
 
 
+class LockBusy(AutostackError):
+    """Another worker holds the group lock; try again shortly."""
+
+
 _BY_STATUS: dict[int, type[PermanentError]] = {
     400: Unprocessable,
     401: Unauthorized,

@@ -16,9 +16,9 @@ from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 
 from workers import runtime
+from workers.coalesce import lead_or_follow
 from workers.decisions import Decision, record
-from workers.errors import PermanentError
-from workers.planner import Policy
+from workers.errors import LockBusy, LockLost, PermanentError
 from workers.stacker import Outcome, Stacker
 
 log = logging.getLogger("autostack.jobs")
@@ -26,6 +26,7 @@ log = logging.getLogger("autostack.jobs")
 # RQ's own retries, for retryable Frame.io failures (Frame.io asks for >= 30 s after a 5xx).
 RETRY_INTERVALS_S = [30, 60, 120, 300, 600, 900]
 MAX_WAITS = 60
+LOCK_RETRY_S = 2.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -59,16 +60,29 @@ def enqueue_file_event(queue: Queue, event_type: str, account_id: str, file_id: 
 def handle_file_event(account_id: str, file_id: str, event_type: str, waits: int = 0) -> str:
     """Stack one file if its name says it is a version; record the decision either way."""
     rt = runtime.current()
-    settings = rt.settings
-    stacker = Stacker(rt.frameio(), rt.rules, Policy(), dry_run=settings.autostack_dry_run)
-    try:
-        outcome = stacker.run(account_id, file_id, settings.autostack_not_ready_retry_s)
-    except PermanentError as exc:
-        outcome = Outcome("failed", str(exc), f"http-{exc.status}")
+    outcome = _outcome(rt, account_id, file_id, waits)
     if outcome.outcome == "waiting":
         outcome = _wait(rt.queue(), outcome, account_id, file_id, event_type, waits)
     _record(rt, outcome, account_id, file_id, event_type)
     return outcome.outcome
+
+
+def _outcome(rt: runtime.Runtime, account_id: str, file_id: str, waits: int) -> Outcome:
+    settings = rt.settings
+    stacker = Stacker(rt.frameio(), rt.rules, rt.policy(), dry_run=settings.autostack_dry_run, lock=rt.locks().hold)
+    window = settings.autostack_coalesce_window_s
+    client = rt.redis()
+    coalesce = None
+    if waits == 0 and window > 0:
+        coalesce = (lambda name: lead_or_follow(client, name, file_id, window), window)
+    try:
+        return stacker.run(
+            account_id, file_id, not_ready_wait_s=settings.autostack_not_ready_retry_s, coalesce=coalesce
+        )
+    except PermanentError as exc:
+        return Outcome("failed", str(exc), f"http-{exc.status}")
+    except (LockBusy, LockLost) as exc:
+        return Outcome("waiting", str(exc), "lock", wait_s=LOCK_RETRY_S)
 
 
 def _wait(queue: Queue, outcome: Outcome, account_id: str, file_id: str, event_type: str, waits: int) -> Outcome:

@@ -92,39 +92,75 @@ Plan = Nothing | Wait | CreateStack | AddToStack
 
 
 def plan(target: Version, parent_id: str, folder: FolderView, policy: Policy = Policy()) -> Plan:
-    """What to do so that ``target`` (whose current parent is ``parent_id``) sits in its group's stack."""
+    """The next step that brings ``target``'s group (``target`` sits in ``parent_id``) into one stack.
+
+    Called again after each step, with the folder updated by :func:`apply`, until it says Nothing:
+    so a group of loose files becomes one create (of up to 10) and then moves, one file a step.
+    """
     by_kind = policy.separate_media_kinds
     home = next((stack for stack in folder.stacks if stack.stack_id == parent_id), None)
-    if home is not None:
+    if home is not None and not home.holds_group_of(target, by_kind):
         return Nothing(f"already in version stack {home.stack_id}", "already-stacked")
     stacks = [stack for stack in folder.stacks if stack.holds_group_of(target, by_kind)]
     if len(stacks) > 1:
         ids = ", ".join(stack.stack_id for stack in stacks)
         return Nothing(f"{len(stacks)} version stacks hold this group ({ids}); not merging them", "ambiguous")
-    peers = _loose_group(target, folder.loose, by_kind)
-    clash = _duplicate_version(target, peers, stacks[0].versions if stacks else ())
-    if clash is not None and policy.duplicate_versions == "decline":
+    peers = _loose_group(target, folder.loose, by_kind, include_target=home is None)
+    peers, clash = _without_repeats(peers, stacks[0].versions if stacks else (), policy)
+    if home is None and all(peer.file_id != target.file_id for peer in peers):
         return Nothing(f"version {target.version} is already held by {clash}", "duplicate-version")
-    if stacks:
-        return _add(stacks[0], target, by_kind)
-    if len(peers) < 2:
-        return Nothing("no other version of this group in the folder yet", "first-version")
+    return _grow(folder.folder_id, stacks[0] if stacks else None, peers, by_kind)
+
+
+def _grow(folder_id: str, stack: StackView | None, peers: list[Version], by_kind: bool) -> Plan:
+    """Add the lowest loose version to the group's stack, or create one from the loose versions."""
     ordered = sorted(peers, key=lambda version: version.sort_key)
-    return CreateStack(folder.folder_id, tuple(version.file_id for version in ordered[:CREATE_LIMIT]))
+    if stack is not None:
+        if not ordered:
+            return Nothing(f"already in version stack {stack.stack_id}", "already-stacked")
+        return _add(stack, ordered[0], by_kind)
+    if len(ordered) < 2:
+        return Nothing("no other version of this group in the folder yet", "first-version")
+    return CreateStack(folder_id, tuple(version.file_id for version in ordered[:CREATE_LIMIT]))
 
 
-def _loose_group(target: Version, loose: tuple[Version, ...], by_kind: bool) -> list[Version]:
+def apply(folder: FolderView, step: CreateStack | AddToStack, stack_id: str = "") -> FolderView:
+    """The folder as it is once ``step`` is done (``stack_id`` names a created stack)."""
+    if isinstance(step, CreateStack):
+        members = {version.file_id: version for version in folder.loose if version.file_id in step.file_ids}
+        created = StackView(stack_id, step.file_ids, tuple(members[file_id] for file_id in step.file_ids))
+        loose = tuple(version for version in folder.loose if version.file_id not in members)
+        return FolderView(folder.folder_id, loose, (*folder.stacks, created))
+    moved = next(version for version in folder.loose if version.file_id == step.file_id)
+    stacks = tuple(
+        StackView(stack.stack_id, step.order, (*stack.versions, moved)) if stack.stack_id == step.stack_id else stack
+        for stack in folder.stacks
+    )
+    loose = tuple(version for version in folder.loose if version.file_id != step.file_id)
+    return FolderView(folder.folder_id, loose, stacks)
+
+
+def _loose_group(target: Version, loose: tuple[Version, ...], by_kind: bool, include_target: bool) -> list[Version]:
     peers = [version for version in loose if version.same_group(target, by_kind)]
-    if all(version.file_id != target.file_id for version in peers):
+    if include_target and all(version.file_id != target.file_id for version in peers):
         peers.append(target)
     return peers
 
 
-def _duplicate_version(target: Version, peers: list[Version], stacked: tuple[Version, ...]) -> str | None:
-    for other in (*peers, *stacked):
-        if other.file_id != target.file_id and other.version == target.version and other.same_group(target, False):
-            return other.name
-    return None
+def _without_repeats(peers: list[Version], stacked: tuple[Version, ...], policy: Policy) -> tuple[list[Version], str]:
+    """Under ``duplicate_versions = "decline"``, drop loose files whose version number is already
+    taken (by a stacked file, or an earlier upload); returns the kept peers and a clashing name."""
+    if policy.duplicate_versions == "stack":
+        return peers, ""
+    taken = {version.version: version.name for version in stacked}
+    kept, clash = [], ""
+    for peer in sorted(peers, key=lambda version: version.sort_key):
+        if peer.version in taken:
+            clash = clash or taken[peer.version]
+            continue
+        taken[peer.version] = peer.name
+        kept.append(peer)
+    return kept, clash
 
 
 def _add(stack: StackView, target: Version, by_kind: bool) -> AddToStack:

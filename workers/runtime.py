@@ -15,7 +15,9 @@ import redis
 from rq import Queue
 
 from workers.frameio import FrameioClient
+from workers.locks import GroupLocks
 from workers.naming import DEFAULT_RULES, Rules
+from workers.planner import Policy
 from workers.settings import Settings
 
 
@@ -53,6 +55,15 @@ class Runtime:
                 timeout=self.settings.frameio_timeout_s,
             )
         return self._frameio
+
+    def policy(self) -> Policy:
+        return Policy(
+            duplicate_versions=self.settings.autostack_duplicate_versions,
+            separate_media_kinds=self.settings.autostack_separate_media_kinds,
+        )
+
+    def locks(self) -> GroupLocks:
+        return GroupLocks(self.redis(), timeout_s=self.settings.autostack_lock_timeout_s)
 
     def _token(self) -> str:
         token = self.settings.frameio_token

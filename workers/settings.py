@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -58,6 +58,19 @@ class Settings(BaseSettings):
     autostack_web_redis_timeout_s: float = Field(default=0.4, gt=0)
     autostack_not_ready_retry_s: int = Field(default=10, gt=0)
     autostack_decision_log_max: int = Field(default=100_000, gt=0)
+    # Versions of one group arriving within this window are stacked by one create (0 = off).
+    autostack_coalesce_window_s: float = Field(default=2.0, ge=0, le=60)
+    autostack_lock_timeout_s: float = Field(default=60.0, gt=0)
+    # The same version number twice: "stack" puts the later upload above, "decline" leaves it out.
+    autostack_duplicate_versions: Literal["stack", "decline"] = "stack"
+    # Only video with video, image with image, audio with audio.
+    autostack_separate_media_kinds: bool = True
+
+    @field_validator("frameio_token", "frameio_client_id", "frameio_client_secret", "autostack_rules", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `FRAMEIO_TOKEN=` in an env file means "not set", not "an empty token".
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("frameio_webhook_secrets", "autostack_event_types", "autostack_projects", mode="before")
     @classmethod

@@ -7,12 +7,13 @@ and after a write the stack is read back and its order fixed if Frame.io put the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from workers.errors import NotFound, ServerError
 from workers.frameio import FrameioClient
+from workers.locks import Guard, LockFactory, group_lock_name, no_lock
 from workers.media import media_kind
 from workers.models import FileAsset, StackAsset
 from workers.naming import Declined, Parsed, Rules, parse
@@ -26,6 +27,7 @@ from workers.planner import (
     StackView,
     Version,
     Wait,
+    apply,
     plan,
 )
 
@@ -43,7 +45,7 @@ class Outcome:
     parsed: Parsed | None = None
     folder_id: str = ""
     stack_id: str = ""
-    wait_s: int = 0
+    wait_s: float = 0
 
 
 @dataclass(frozen=True)
@@ -64,33 +66,75 @@ def to_version(file: FileAsset, parsed: Parsed) -> Version:
     )
 
 
+Coalescer = Callable[[str], bool]
+MAX_STEPS = 40
+
+
 class Stacker:
-    def __init__(self, client: FrameioClient, rules: Rules, policy: Policy, *, dry_run: bool = False) -> None:
+    def __init__(
+        self,
+        client: FrameioClient,
+        rules: Rules,
+        policy: Policy,
+        *,
+        dry_run: bool = False,
+        lock: LockFactory = no_lock,
+    ) -> None:
         self.client = client
         self.rules = rules
         self.policy = policy
         self.dry_run = dry_run
+        self.lock = lock
         self.orientation: Orientation | None = None
 
-    def run(self, account_id: str, file_id: str, not_ready_wait_s: int = 10) -> Outcome:
+    def run(
+        self,
+        account_id: str,
+        file_id: str,
+        *,
+        not_ready_wait_s: float = 10,
+        coalesce: tuple[Coalescer, float] | None = None,
+    ) -> Outcome:
+        """Decide for one file and act. ``coalesce`` is (lead_or_follow, window): on a first run the
+        group's first job waits the window out and the others leave their files to it."""
         file = self.client.show_file(account_id, file_id)
         parsed = parse(file.name, self.rules)
         if isinstance(parsed, Declined):
             return Outcome("declined", parsed.reason, parsed.rule, file.name)
-        named = replace(self._decide(account_id, file, parsed, not_ready_wait_s), name=file.name, parsed=parsed)
-        return named
+        outcome = self._gate(account_id, file, parsed, not_ready_wait_s, coalesce)
+        if outcome is None:
+            outcome = self._decide(account_id, file, parsed)
+        return replace(outcome, name=file.name, parsed=parsed)
 
-    def _decide(self, account_id: str, file: FileAsset, parsed: Parsed, not_ready_wait_s: int) -> Outcome:
+    def _gate(
+        self,
+        account_id: str,
+        file: FileAsset,
+        parsed: Parsed,
+        not_ready_wait_s: float,
+        coalesce: tuple[Coalescer, float] | None,
+    ) -> Outcome | None:
+        """Reasons to stop before reading the folder: not uploaded yet, no folder, coalesced."""
         if not file.uploaded:
             return Outcome("waiting", "the upload has not finished", "not-uploaded", wait_s=not_ready_wait_s)
         if file.parent_id is None:
             return Outcome("nothing", "the file has no parent folder", "no-parent")
+        if coalesce is None:
+            return None
+        lead, window = coalesce
+        if not lead(group_lock_name(account_id, file.parent_id, parsed.group_key)):
+            return Outcome("nothing", "coalesced: the group's first job of this window stacks it", "coalesced")
+        return Outcome("waiting", f"gathering the group's versions for {window:g} s", "coalescing", wait_s=window)
+
+    def _decide(self, account_id: str, file: FileAsset, parsed: Parsed) -> Outcome:
+        assert file.parent_id is not None
         target = to_version(file, parsed)
-        scene = self._scene(account_id, file.parent_id, target)
-        if scene is None:
-            reason = f"already in version stack {file.parent_id}"
-            return Outcome("nothing", reason, "already-stacked", stack_id=file.parent_id)
-        outcome = self._act(account_id, plan(target, file.parent_id, scene.view, self.policy))
+        with self.lock(group_lock_name(account_id, file.parent_id, target.group_key)) as guard:
+            scene = self._scene(account_id, file.parent_id, target)
+            if scene is None:
+                reason = f"already in version stack {file.parent_id}"
+                return Outcome("nothing", reason, "already-stacked", stack_id=file.parent_id)
+            outcome = self._converge(account_id, target, file.parent_id, scene.view, guard)
         return replace(outcome, folder_id=scene.folder_id)
 
     # -- reading -----------------------------------------------------------------------------
@@ -145,30 +189,38 @@ class Stacker:
 
     # -- acting ------------------------------------------------------------------------------
 
-    def _act(self, account_id: str, decision: Plan) -> Outcome:
-        if isinstance(decision, Nothing):
-            return Outcome("nothing", decision.reason, decision.code)
-        if isinstance(decision, Wait):
-            return Outcome("waiting", decision.reason, "wait", wait_s=decision.seconds)
-        if isinstance(decision, CreateStack):
-            return self._create(account_id, decision)
-        return self._add(account_id, decision)
+    def _converge(self, account_id: str, target: Version, parent_id: str, view: FolderView, guard: Guard) -> Outcome:
+        """Plan, write, update the view, plan again, until the planner says Nothing; then read
+        each touched stack back once and fix its order."""
+        done: list[str] = []
+        touched: dict[str, str | None] = {}  # stack id -> head id when known
+        last: Plan = Nothing("no step", "nothing")
+        for _ in range(MAX_STEPS):
+            last = plan(target, parent_id, view, self.policy)
+            if isinstance(last, Nothing | Wait):
+                break
+            guard()
+            stack_id, head_id = self._write(account_id, last)
+            view = apply(view, last, stack_id)
+            touched.setdefault(stack_id, head_id)
+            parent_id = stack_id if target.file_id in _moved(last) else parent_id
+            done.append(_describe(last, self.dry_run))
+        for stack_id, head_id in touched.items():
+            if not self.dry_run:
+                guard()
+                self._settle(account_id, stack_id, _order_of(view, stack_id), head_id)
+        return _summary(done, last, parent_id)
 
-    def _create(self, account_id: str, decision: CreateStack) -> Outcome:
-        count = len(decision.file_ids)
-        if self.dry_run:
-            return Outcome("stacked", f"dry run: would create a stack of {count} versions", "dry-run")
-        stack = self.client.create_stack(account_id, decision.folder_id, list(decision.file_ids))
-        self._settle(account_id, stack.id, decision.file_ids, stack.head_version_id)
-        return Outcome("stacked", f"created a version stack of {count} versions", "created", stack_id=stack.id)
-
-    def _add(self, account_id: str, decision: AddToStack) -> Outcome:
-        where = f"position {decision.position + 1} of {len(decision.order)}"
-        if self.dry_run:
-            return Outcome("added", f"dry run: would add at {where}", "dry-run", stack_id=decision.stack_id)
-        self.client.move_file(account_id, decision.file_id, decision.stack_id)
-        self._settle(account_id, decision.stack_id, decision.order, None)
-        return Outcome("added", f"added to version stack at {where}", "added", stack_id=decision.stack_id)
+    def _write(self, account_id: str, step: CreateStack | AddToStack) -> tuple[str, str | None]:
+        """One write; returns the stack it touched (and its head, when Frame.io said)."""
+        if isinstance(step, CreateStack):
+            if self.dry_run:
+                return f"dry-run-stack-{step.file_ids[0]}", None
+            stack = self.client.create_stack(account_id, step.folder_id, list(step.file_ids))
+            return stack.id, stack.head_version_id
+        if not self.dry_run:
+            self.client.move_file(account_id, step.file_id, step.stack_id)
+        return step.stack_id, None
 
     def _settle(self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None) -> None:
         """Read the stack back and reorder until it matches ``desired`` (bottom to top)."""
@@ -181,6 +233,32 @@ class Stacker:
             raise ServerError("list_stack_children", None, f"{len(missing)} file(s) not yet in the stack")
         for file_id, body in reorders(actual, list(desired)):
             self.client.reorder(account_id, stack_id, file_id, body)
+
+
+def _moved(step: CreateStack | AddToStack) -> tuple[str, ...]:
+    return step.file_ids if isinstance(step, CreateStack) else (step.file_id,)
+
+
+def _order_of(view: FolderView, stack_id: str) -> tuple[str, ...]:
+    return next(stack.order for stack in view.stacks if stack.stack_id == stack_id)
+
+
+def _describe(step: CreateStack | AddToStack, dry_run: bool) -> str:
+    prefix = "dry run: would " if dry_run else ""
+    if isinstance(step, CreateStack):
+        return f"{prefix}create a version stack of {len(step.file_ids)} versions"
+    return f"{prefix}add {step.file_id} at position {step.position + 1} of {len(step.order)}"
+
+
+def _summary(done: list[str], last: Plan, parent_id: str) -> Outcome:
+    if isinstance(last, Wait):
+        return Outcome("waiting", last.reason, "wait", wait_s=last.seconds)
+    if not done:
+        assert isinstance(last, Nothing)
+        return Outcome("nothing", last.reason, last.code)
+    created = any("create" in step for step in done)
+    code = "dry-run" if done[0].startswith("dry run") else ("created" if created else "added")
+    return Outcome("stacked" if created else "added", "; ".join(done), code, stack_id=parent_id)
 
 
 def reorders(actual: list[str], desired: list[str]) -> list[tuple[str, dict[str, str]]]:

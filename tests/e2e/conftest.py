@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from service.launcher import LocalStack
-from service.processes import wait_until
 from workers import decisions
 
 pytestmark = pytest.mark.e2e
@@ -29,23 +28,19 @@ def folder(local_stack: LocalStack, request: pytest.FixtureRequest) -> str:
     return local_stack.create_folder(request.node.name[:60])
 
 
-def decided(stack: LocalStack, file_id: str, event: str) -> bool:
-    client = stack.redis()
-    try:
-        return any(decision.event == event for decision in decisions.for_file(client, file_id))
-    finally:
-        client.close()
-
-
 @pytest.fixture
 def wait_decided(local_stack: LocalStack) -> Callable[..., None]:
-    """Wait until every file has a recorded decision for ``event`` (file.ready comes last)."""
+    """Wait until every upload so far has had both its webhooks delivered and every job (the
+    coalescing waits included) has run; then check the given files have a final decision."""
 
-    def wait(*file_ids: str, event: str = "file.ready", timeout: float = 60.0) -> None:
-        wait_until(
-            lambda: all(decided(local_stack, file_id, event) for file_id in file_ids),
-            timeout,
-            what=f"decisions for {len(file_ids)} file(s)",
-        )
+    def wait(*file_ids: str, timeout: float = 60.0) -> None:
+        local_stack.wait_idle(timeout, expected_deliveries=2 * len(local_stack.uploaded))
+        client = local_stack.redis()
+        try:
+            for file_id in file_ids:
+                outcomes = {decision.outcome for decision in decisions.for_file(client, file_id)}
+                assert outcomes - {"waiting"}, f"no final decision for {file_id}: {outcomes}"
+        finally:
+            client.close()
 
     return wait
