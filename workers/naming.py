@@ -3,15 +3,28 @@
 Pure: no I/O, and total: ``parse`` never raises. It implements the contract of
 ``shared/naming/README.md``. The pipeline, in order:
 
-1. basename, Unicode NFC, surrounding whitespace trimmed; OS/application junk is refused;
-2. the last extension is dropped unless it is itself a version token (``title.v12``);
-3. camera/device originals and editing-application default names are refused (before any r-token);
-4. the user's templates, in order (see :mod:`workers.templates`);
-5. the heuristic: separator-anchored version tokens, the last one wins, key = words before it plus the
-   variant words after it, annotations, duplicate markers and date stamps after it dropped.
+1. basename (after the last ``/`` or ``\\``), Unicode NFC; OS/application junk is refused; surrounding
+   whitespace is trimmed and an empty name is refused;
+2. the last extension is dropped unless it is itself a version token (``title.v12``). An extension is a
+   final ``.`` plus 1-10 ASCII letters/digits with at least one letter, so ``ver.5`` and ``.1001`` stay;
+3. camera/device originals and editing-application default names are refused, before any r-token;
+4. the user's templates, in order (see :mod:`workers.templates`); the first match wins;
+5. the heuristic: separator-anchored version tokens, the last one wins, key = the text before it plus
+   the variant words after it; annotations, ``(N)`` duplicate markers and date stamps after it dropped.
 
 Keys are casefolded, every run of separators (``_ - .`` and whitespace) becomes one ``_``, and the ends
 are trimmed. Still frames (exr dpx tif tiff png jpg jpeg tga) get ``|f<frame>`` appended.
+
+Decisions the contract leaves open, taken here:
+
+* a camera clip name followed later by a version token (``A004C010_20230610_R1JL_grade_v2``) is a
+  versioned derivative, not an original; without one (``..._R1JL_h264``, ``IMG_4821 (1)``) it is refused;
+* ``(N)`` markers are annotations, so ``endcard_r3 (1)`` has no r-token (it is not the last word), and a
+  glued ``promo_v3(2)`` has no token at all (nothing separates ``v3`` from ``(``);
+* date stamps after the version are ``YYYY-MM-DD``, ``YYYYMMDD`` and also ``YYYY.MM.DD``/``YYYY_MM_DD``,
+  with a real month and day; other digit runs after the version are variant words;
+* ``variant_words`` win over ``annotation_words`` (defaults and extras alike);
+* a token with more than 18 digits is not a version.
 """
 
 from __future__ import annotations
@@ -112,7 +125,14 @@ class Toggles:
 
 @dataclass(frozen=True)
 class Rules:
-    """The naming rules in force (the defaults need no file). Compiled state is cached on the instance."""
+    """The naming rules in force (the defaults need no file; see workers.rules for the TOML form).
+
+    ``annotation_words`` is the full set dropped after the version (the rules file adds to the defaults);
+    ``variant_words`` are always kept and win over annotations; ``version_words`` are the word forms that
+    may take one separator before their digits; ``camera_patterns`` are extra regexes matched
+    case-insensitively at the start of the stem; ``fourcc_tokens`` are v+digits never read as versions.
+    Hashable; the compiled regexes are built once per instance (``compiled``) and cached on it.
+    """
 
     templates: tuple[Template, ...] = ()
     annotation_words: frozenset[str] = DEFAULT_ANNOTATIONS
@@ -306,10 +326,11 @@ def _normalise(text: str) -> str:
 
 
 def _heuristic(stem: str, ext: str, tokens: list[_Token], fourccs: list[_Token], c: _Compiled) -> Parsed | Declined:
+    """Rules 2-5 of the contract on the stem; an r-token only when there is no other token at all."""
     if not tokens:
         r = c.r_token.search(stem) if c.toggles.r_token else None
         if r is None:
-            return _no_token(stem, fourccs, c)
+            return _no_token(stem, fourccs)
         tokens = [_Token(r.start(), r.end(), r.group(), r["digits"], None, "r-token")]
     token = tokens[-1] if c.toggles.last_token_wins else tokens[0]
     prefix = _prefix_key(stem[: token.start], c)
@@ -317,21 +338,21 @@ def _heuristic(stem: str, ext: str, tokens: list[_Token], fourccs: list[_Token],
         return Declined(f"nothing but separators before the version token {token.text!r}", "no-title")
     kept, dropped, frame = _tail(stem[token.end :], ext in STILL_EXTENSIONS, c)
     key = "_".join([prefix, *kept])
-    reason = _token_reason(token, len(tokens), dropped)
+    reason = _token_reason(token, len(tokens), dropped, c.toggles.last_token_wins)
     return _finish(key, int(token.digits), token.sub, frame, token.rule, reason, c)
 
 
-def _token_reason(token: _Token, count: int, dropped: list[str]) -> str:
+def _token_reason(token: _Token, count: int, dropped: list[str], last_wins: bool) -> str:
     kinds = {"camelcase": "CamelCase version token", "r-token": "r-token (last word, no v token)"}
     reason = f"{kinds.get(token.rule, 'version token')} {token.text!r}"
     if count > 1:
-        reason += f", the last of {count} tokens"
+        reason += f", the {'last' if last_wins else 'first'} of {count} tokens"
     if dropped:
         reason += f"; dropped after it: {', '.join(dropped)}"
     return reason
 
 
-def _no_token(stem: str, fourccs: list[_Token], c: _Compiled) -> Declined:
+def _no_token(stem: str, fourccs: list[_Token]) -> Declined:
     if fourccs:
         return Declined(f"{fourccs[-1].text!r} is a codec fourcc (uncompressed video), not a version", "fourcc")
     for glued in _GLUED.finditer(stem):

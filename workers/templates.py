@@ -7,8 +7,14 @@ written, except that a run of separators (``_ - .`` and whitespace) in the patte
 separators in the name, so ``{shot}_v{version}`` also reads ``SH010-v3`` and ``sh010 v3``.
 
 Reserved placeholders: ``{version}`` (required; digits by default) and ``{frame}`` (optional; digits).
-Placeholders whose name starts with ``_`` are matched but left out of the group key. The key itself is
-built by :mod:`workers.naming`; this module only compiles and matches.
+Placeholders whose name starts with ``_`` are matched but left out of the group key. Numbered
+back-references are refused, since all templates are compiled into one alternation.
+
+The group key (built in :mod:`workers.naming`) is the values of the other placeholders, in pattern order,
+each normalised exactly like the heuristic's key (the name is already NFC; casefold; each run of
+separators becomes one ``_``; ``_`` trimmed at both ends), joined with ``_``, empty values skipped; a
+``{frame}`` appends ``|f<int>``. Literal text is not part of the key. So ``{shot}_{task}_v{version}``
+gives ``SH010_Comp_v003.mov`` the key ``sh010_comp``: the same key the heuristic gives that name.
 """
 
 from __future__ import annotations
