@@ -1,11 +1,11 @@
-"""Loading and validating a naming rules file (TOML) into a :class:`workers.naming.Rules`.
+r"""Loading and validating a naming rules file (TOML) into a :class:`workers.naming.Rules`.
 
 Schema (every key optional; unknown keys are errors)::
 
     annotation_words = ["wip2", "ok"]       # added to the contract's defaults; dropped after the version
     variant_words    = ["review"]           # always kept in the key; wins over annotation_words
     version_words    = ["take"]             # extra word forms (like ver/rev): take3, take_3, Take-3
-    camera_patterns  = ['CAM\\d{2}_\\d{4}']  # extra camera-original regexes, matched at the stem start
+    camera_patterns  = ['CAM\d{2}_\d{4}']    # extra camera-original regexes, matched at the stem start
     fourcc_tokens    = ["v216"]             # extra v+digits codec fourccs that are never versions
 
     [toggles]                               # one boolean per disputed case; see naming.Toggles
@@ -15,7 +15,8 @@ Schema (every key optional; unknown keys are errors)::
     name = "shot"
     pattern = "{shot}_{task}_v{version}"
     [templates.fields]                      # a regex per placeholder; default: one word
-    shot = "[a-z]{2}\\d{4}"
+    shot = '[a-z]{2}\d{4}'                  # 'literal' TOML strings keep regex backslashes as typed
+    task = "comp|lgt|fx"
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from workers import rules as rules_module
 from workers.naming import Declined, Parsed, Rules, Toggles, parse
 from workers.rules import TOGGLES, RulesError, load_rules, rules_from_toml
 
@@ -50,6 +51,16 @@ def test_toggle_changes_the_answer(
     assert getattr(rules.toggles, toggle) is value
     assert answer(name, Rules()) == default
     assert answer(name, rules) == flipped
+
+
+def test_the_documented_example_loads() -> None:
+    doc = rules_module.__doc__ or ""
+    example = "\n".join(line[4:] for line in doc.split("::", 1)[1].splitlines() if line.startswith("    "))
+    rules = rules_from_toml(example, "example.toml")
+    assert rules.toggles.c_prefix_versions
+    assert answer("QX0320_lgt_v7.mov", rules) == ("qx0320_lgt", 7)
+    assert parse("QX0320_lgt_v7.mov", rules).rule == "template:shot"
+    assert answer("promo_take-3.mov", rules) == ("promo", 3)
 
 
 def test_empty_file_gives_the_default_rules() -> None:
