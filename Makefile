@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test test-fast lint bench soak clean
+.PHONY: demo test test-fast lint deploy-check bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ lint: $(STAMP)          ## ruff, formatting, mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+deploy-check: $(STAMP)  ## render and validate the Kubernetes, compose, Dockerfile and dashboard files offline
+	$(BIN)/python deploy/validate.py --require-tools
 
 bench: $(STAMP)         ## benchmarks with ratios against a baseline measured in the same run
 	$(BIN)/python -m tests.bench

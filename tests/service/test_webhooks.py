@@ -131,7 +131,9 @@ def test_events_outside_the_configured_projects_are_ignored(redis_url: str, redi
     )
     with TestClient(create_app(settings)) as test_client:
         outside, inside = event(project="proj-z"), event(project="proj-b", file_id="file-2")
-        assert test_client.post("/webhooks/frameio", content=outside, headers=signed_headers(outside)).status_code == 200
+        assert (
+            test_client.post("/webhooks/frameio", content=outside, headers=signed_headers(outside)).status_code == 200
+        )
         assert test_client.post("/webhooks/frameio", content=inside, headers=signed_headers(inside)).status_code == 202
     assert queued(redis_client) == 1
 
