@@ -95,20 +95,23 @@ class Dropped(Response):
     """Returned after the connection was aborted; the server has nobody left to send it to."""
 
 
-async def drop_connection(request: Request) -> Response:
+async def drop_connection(request: Request, sandbox: Sandbox, endpoint: str) -> Response:
     """Close the client's connection without an answer (uvicorn: abort the transport)."""
     send = request.scope.get(RAW_SEND)
     transport = getattr(getattr(send, "__self__", None), "transport", None)
     if transport is None:
         raise ConnectionAbortedError("the sandbox dropped this connection (fault kind 'drop')")
+    sandbox.record_call(endpoint, DROPPED)  # before the client can notice and ask for the counts
     transport.abort()
     await asyncio.sleep(0.01)  # let the server notice the lost connection before we return
     return Dropped(status_code=599)
 
 
-async def _fault_answer(request: Request, sandbox: Sandbox, fault: Fault, real: Response | None) -> Response:
+async def _fault_answer(
+    request: Request, sandbox: Sandbox, endpoint: str, fault: Fault, real: Response | None
+) -> Response:
     if fault.kind == "drop":
-        return await drop_connection(request)
+        return await drop_connection(request, sandbox, endpoint)
     if fault.kind == "status":
         return error_response(fault.status, f"Injected fault: {fault.status}")
     await pause(request, sandbox, fault.delay_s)
@@ -152,12 +155,12 @@ async def _run(
         fault = sandbox.faults.take(endpoint)
         if fault is not None and (fault.phase == "before" or fault.kind == "slow"):
             if fault.kind != "slow":
-                return await _fault_answer(request, sandbox, fault, None), verdict
+                return await _fault_answer(request, sandbox, endpoint, fault, None), verdict
             await pause(request, sandbox, fault.delay_s)
             fault = None
         response = await handler(Call(sandbox, user, request))
         if fault is not None:
-            response = await _fault_answer(request, sandbox, fault, response)
+            response = await _fault_answer(request, sandbox, endpoint, fault, response)
         return response, verdict
     except ApiProblem as problem:
         verdict = getattr(problem, "verdict", verdict)
@@ -174,12 +177,13 @@ def api(endpoint: str, handler: Handler, *, public: bool = False) -> Endpoint:
         except ConnectionAbortedError:
             sandbox.record_call(endpoint, DROPPED)
             raise
-        dropped = isinstance(response, Dropped)
+        if isinstance(response, Dropped):
+            return response  # already counted; nobody is listening any more
         if verdict is not None:
             response.headers.update(verdict.headers())
             if response.status_code == 429 and sandbox.config.retry_after_on_429:
                 response.headers["retry-after"] = str(max(1, math.ceil(verdict.retry_after_s)))
-        sandbox.record_call(endpoint, DROPPED if dropped else response.status_code)
+        sandbox.record_call(endpoint, response.status_code)
         return response
 
     run.__name__ = endpoint
