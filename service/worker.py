@@ -5,12 +5,24 @@ from __future__ import annotations
 from rq import Worker
 
 from workers import runtime
-from workers.settings import Settings
+from workers.naming import DEFAULT_RULES, Rules
+from workers.rules import RulesError, load_rules
+from workers.settings import ConfigError, Settings
+
+
+def rules_for(settings: Settings) -> Rules:
+    """The naming rules in force: ``AUTOSTACK_RULES`` validated at start-up, else the defaults."""
+    if settings.autostack_rules is None:
+        return DEFAULT_RULES
+    try:
+        return load_rules(settings.autostack_rules)
+    except RulesError as exc:
+        raise ConfigError(f"AUTOSTACK_RULES: {exc}") from None
 
 
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> int:
     settings.require_frameio_credentials()
-    rt = runtime.Runtime(settings)
+    rt = runtime.Runtime(settings, rules_for(settings))
     runtime.install(rt)
     worker = Worker(
         [rt.queue()],

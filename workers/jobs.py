@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 import re
 from datetime import timedelta
 
@@ -18,13 +19,16 @@ from rq.exceptions import DuplicateJobError
 from workers import runtime
 from workers.coalesce import lead_or_follow
 from workers.decisions import Decision, record
-from workers.errors import LockBusy, LockLost, PermanentError
+from workers.errors import LockBusy, LockLost, PermanentError, RetryableError
+from workers.limiting import Throttled
+from workers.retry import retry_delay
 from workers.stacker import Outcome, Stacker
 
 log = logging.getLogger("autostack.jobs")
 
-# RQ's own retries, for retryable Frame.io failures (Frame.io asks for >= 30 s after a 5xx).
-RETRY_INTERVALS_S = [30, 60, 120, 300, 600, 900]
+# RQ's own retries are for what the job does not handle itself: a worker that died mid-job
+# (its job is found abandoned) or an unexpected error. Frame.io failures are retried by the job.
+RETRY_INTERVALS_S = [10, 60, 300]
 MAX_WAITS = 60
 LOCK_RETRY_S = 2.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -57,14 +61,40 @@ def enqueue_file_event(queue: Queue, event_type: str, account_id: str, file_id: 
     return job_id
 
 
-def handle_file_event(account_id: str, file_id: str, event_type: str, waits: int = 0) -> str:
-    """Stack one file if its name says it is a version; record the decision either way."""
+def handle_file_event(account_id: str, file_id: str, event_type: str, waits: int = 0, failures: int = 0) -> str:
+    """Stack one file if its name says it is a version; record the decision either way.
+
+    A retryable Frame.io failure (429, 5xx, no answer, our own limiter's long wait) hands the
+    job back to RQ's scheduler for the delay the retry policy gives, so no worker sleeps on it;
+    the next run re-reads everything before it writes, so a write is never replayed blindly."""
     rt = runtime.current()
-    outcome = _outcome(rt, account_id, file_id, waits)
-    if outcome.outcome == "waiting":
+    try:
+        outcome = _outcome(rt, account_id, file_id, waits)
+    except RetryableError as exc:
+        outcome = _retry_later(rt, exc, (account_id, file_id, event_type, waits, failures))
+    if outcome.outcome == "waiting" and outcome.code != "retry":
         outcome = _wait(rt.queue(), outcome, account_id, file_id, event_type, waits)
     _record(rt, outcome, account_id, file_id, event_type)
+    if outcome.outcome == "failed" and outcome.code == "gave-up":
+        raise GaveUp(outcome.reason)
     return outcome.outcome
+
+
+class GaveUp(Exception):
+    """A retryable failure that kept failing: the job goes to RQ's failed registry for a person."""
+
+
+def _retry_later(rt: runtime.Runtime, error: RetryableError, args: tuple[str, str, str, int, int]) -> Outcome:
+    account_id, file_id, event_type, waits, failures = args
+    counted = failures if isinstance(error, Throttled) else failures + 1
+    delay = retry_delay(error, max(1, counted), random.random())
+    if delay is None:
+        return Outcome("failed", f"gave up after {counted} failures: {error}", "gave-up")
+    job_id = f"{job_id_for(event_type, account_id, file_id)}_w{waits}_r{counted}_{random.getrandbits(24):06x}"
+    rt.queue().enqueue_in(
+        timedelta(seconds=delay), handle_file_event, account_id, file_id, event_type, waits, counted, job_id=job_id
+    )
+    return Outcome("waiting", f"{error}; trying again in {delay:.1f} s", "retry", wait_s=delay)
 
 
 def _outcome(rt: runtime.Runtime, account_id: str, file_id: str, waits: int) -> Outcome:

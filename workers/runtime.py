@@ -15,9 +15,11 @@ import redis
 from rq import Queue
 
 from workers.frameio import FrameioClient
+from workers.limiting import LimitedCalls
 from workers.locks import GroupLocks
 from workers.naming import DEFAULT_RULES, Rules
 from workers.planner import Policy
+from workers.ratelimit import RateLimiter, parse_limits
 from workers.settings import Settings
 
 
@@ -53,8 +55,17 @@ class Runtime:
                 self._token,
                 transport=self.transport,
                 timeout=self.settings.frameio_timeout_s,
+                observer=self._limited_calls(),
             )
         return self._frameio
+
+    def _limited_calls(self) -> LimitedCalls | None:
+        settings = self.settings
+        if not settings.autostack_rate_limiter:
+            return None
+        limits = parse_limits(settings.autostack_rate_limits)
+        limiter = RateLimiter(self.redis(), limits, window_scale=settings.autostack_rate_window_scale)
+        return LimitedCalls(limiter, max_inline_wait_s=settings.autostack_max_inline_wait_s)
 
     def policy(self) -> Policy:
         return Policy(

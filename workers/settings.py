@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from workers.ratelimit import parse_limits
+
 DEFAULT_EVENT_TYPES = ("file.upload.completed", "file.ready")
 
 
@@ -65,6 +67,12 @@ class Settings(BaseSettings):
     autostack_duplicate_versions: Literal["stack", "decline"] = "stack"
     # Only video with video, image with image, audio with audio.
     autostack_separate_media_kinds: bool = True
+    # The shared rate limiter: on by default with Frame.io's documented numbers; overrides as
+    # "create_stack=10/60,show_file=10/1"; the scale shrinks every window (benchmarks, tests).
+    autostack_rate_limiter: bool = True
+    autostack_rate_limits: str = ""
+    autostack_rate_window_scale: float = Field(default=1.0, gt=0, le=100)
+    autostack_max_inline_wait_s: float = Field(default=2.0, ge=0, le=30)
 
     @field_validator("frameio_token", "frameio_client_id", "frameio_client_secret", "autostack_rules", mode="before")
     @classmethod
@@ -76,6 +84,12 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("autostack_rate_limits")
+    @classmethod
+    def _limits(cls, value: str) -> str:
+        parse_limits(value)  # raises ValueError naming the bad entry
+        return value
 
     @field_validator("frameio_base_url", "frameio_ims_url")
     @classmethod
