@@ -15,8 +15,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "seed" in metafunc.fixturenames:
-        metafunc.parametrize("seed", range(1, metafunc.config.getoption("--seeds") + 1))
+    if "scenario_seed" in metafunc.fixturenames:
+        metafunc.parametrize("scenario_seed", range(1, metafunc.config.getoption("--seeds") + 1))
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,9 @@ import hashlib
 import logging
 import random
 import re
+from dataclasses import astuple, dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
@@ -61,20 +63,53 @@ def enqueue_file_event(queue: Queue, event_type: str, account_id: str, file_id: 
     return job_id
 
 
-def handle_file_event(account_id: str, file_id: str, event_type: str, waits: int = 0, failures: int = 0) -> str:
+@dataclass(frozen=True)
+class Run:
+    """One run of a file's job: its ids and how it came to run (all JSON-able)."""
+
+    account_id: str
+    file_id: str
+    event_type: str
+    waits: int = 0  # runs handed back to RQ to wait (coalescing, upload not finished, lock busy)
+    failures: int = 0  # retryable Frame.io failures so far
+    not_before: float = 0.0  # Redis time: shared folder listings older than this are not used
+
+    def again(self, queue: Queue, delay: float, **changes: Any) -> None:
+        """Hand the job back to RQ's scheduler to run in ``delay`` seconds."""
+        later = replace(self, **changes)
+        suffix = f"w{later.waits}r{later.failures}_{random.getrandbits(32):08x}"
+        queue.enqueue_in(
+            timedelta(seconds=delay),
+            handle_file_event,
+            *astuple(later),
+            job_id=f"{job_id_for(self.event_type, self.account_id, self.file_id)}_{suffix}",
+            retry=Retry(max=len(RETRY_INTERVALS_S), interval=RETRY_INTERVALS_S),
+            failure_ttl=30 * 24 * 3600,
+        )
+
+
+def handle_file_event(
+    account_id: str,
+    file_id: str,
+    event_type: str,
+    waits: int = 0,
+    failures: int = 0,
+    not_before: float = 0.0,
+) -> str:
     """Stack one file if its name says it is a version; record the decision either way.
 
     A retryable Frame.io failure (429, 5xx, no answer, our own limiter's long wait) hands the
     job back to RQ's scheduler for the delay the retry policy gives, so no worker sleeps on it;
     the next run re-reads everything before it writes, so a write is never replayed blindly."""
     rt = runtime.current()
+    run = Run(account_id, file_id, event_type, waits, failures, not_before)
     try:
-        outcome = _outcome(rt, account_id, file_id, waits)
+        outcome = _outcome(rt, run)
     except RetryableError as exc:
-        outcome = _retry_later(rt, exc, (account_id, file_id, event_type, waits, failures))
+        outcome = _retry_later(rt, exc, run)
     if outcome.outcome == "waiting" and outcome.code != "retry":
-        outcome = _wait(rt.queue(), outcome, account_id, file_id, event_type, waits)
-    _record(rt, outcome, account_id, file_id, event_type)
+        outcome = _wait(rt, outcome, run)
+    _record(rt, outcome, run)
     if outcome.outcome == "failed" and outcome.code == "gave-up":
         raise GaveUp(outcome.reason)
     return outcome.outcome
@@ -84,30 +119,39 @@ class GaveUp(Exception):
     """A retryable failure that kept failing: the job goes to RQ's failed registry for a person."""
 
 
-def _retry_later(rt: runtime.Runtime, error: RetryableError, args: tuple[str, str, str, int, int]) -> Outcome:
-    account_id, file_id, event_type, waits, failures = args
-    counted = failures if isinstance(error, Throttled) else failures + 1
-    delay = retry_delay(error, max(1, counted), random.random())
+def _retry_later(rt: runtime.Runtime, error: RetryableError, run: Run) -> Outcome:
+    failures = run.failures if isinstance(error, Throttled) else run.failures + 1
+    delay = retry_delay(error, max(1, failures), random.random())
     if delay is None:
-        return Outcome("failed", f"gave up after {counted} failures: {error}", "gave-up")
-    job_id = f"{job_id_for(event_type, account_id, file_id)}_w{waits}_r{counted}_{random.getrandbits(24):06x}"
-    rt.queue().enqueue_in(
-        timedelta(seconds=delay), handle_file_event, account_id, file_id, event_type, waits, counted, job_id=job_id
-    )
+        return Outcome("failed", f"gave up after {failures} failures: {error}", "gave-up")
+    run.again(rt.queue(), delay, failures=failures, not_before=0.0)
     return Outcome("waiting", f"{error}; trying again in {delay:.1f} s", "retry", wait_s=delay)
 
 
-def _outcome(rt: runtime.Runtime, account_id: str, file_id: str, waits: int) -> Outcome:
+def _outcome(rt: runtime.Runtime, run: Run) -> Outcome:
     settings = rt.settings
-    stacker = Stacker(rt.frameio(), rt.rules, rt.policy(), dry_run=settings.autostack_dry_run, lock=rt.locks().hold)
+    memory = rt.memory()
+    stacker = Stacker(
+        rt.frameio(),
+        rt.rules,
+        rt.policy(),
+        dry_run=settings.autostack_dry_run,
+        lock=rt.locks().hold,
+        memory=memory,
+        job_id=run.file_id,
+    )
     window = settings.autostack_coalesce_window_s
-    client = rt.redis()
     coalesce = None
-    if waits == 0 and window > 0:
-        coalesce = (lambda name: lead_or_follow(client, name, file_id, window), window)
+    if run.waits == 0 and window > 0:
+        client = rt.redis()
+        coalesce = (lambda name: lead_or_follow(client, name, run.file_id, window), window)
     try:
         return stacker.run(
-            account_id, file_id, not_ready_wait_s=settings.autostack_not_ready_retry_s, coalesce=coalesce
+            run.account_id,
+            run.file_id,
+            not_ready_wait_s=settings.autostack_not_ready_retry_s,
+            coalesce=coalesce,
+            not_before=run.not_before or memory.now(),
         )
     except PermanentError as exc:
         return Outcome("failed", str(exc), f"http-{exc.status}")
@@ -115,26 +159,20 @@ def _outcome(rt: runtime.Runtime, account_id: str, file_id: str, waits: int) -> 
         return Outcome("waiting", str(exc), "lock", wait_s=LOCK_RETRY_S)
 
 
-def _wait(queue: Queue, outcome: Outcome, account_id: str, file_id: str, event_type: str, waits: int) -> Outcome:
-    if waits >= MAX_WAITS:
-        return Outcome("failed", f"gave up after {waits} waits: {outcome.reason}", "wait-exhausted", outcome.name)
-    queue.enqueue_in(
-        timedelta(seconds=outcome.wait_s),
-        handle_file_event,
-        account_id,
-        file_id,
-        event_type,
-        waits + 1,
-        job_id=f"{job_id_for(event_type, account_id, file_id)}_wait{waits + 1}",
-    )
+def _wait(rt: runtime.Runtime, outcome: Outcome, run: Run) -> Outcome:
+    if run.waits >= MAX_WAITS:
+        return Outcome("failed", f"gave up after {run.waits} waits: {outcome.reason}", "wait-exhausted", outcome.name)
+    # A coalescing leader must plan from a listing made after its window closed.
+    not_before = rt.memory().now() + outcome.wait_s if outcome.code == "coalescing" else 0.0
+    run.again(rt.queue(), outcome.wait_s, waits=run.waits + 1, not_before=not_before)
     return outcome
 
 
-def _record(rt: runtime.Runtime, outcome: Outcome, account_id: str, file_id: str, event_type: str) -> None:
+def _record(rt: runtime.Runtime, outcome: Outcome, run: Run) -> None:
     parsed = outcome.parsed
     decision = Decision(
-        account_id=account_id,
-        file_id=file_id,
+        account_id=run.account_id,
+        file_id=run.file_id,
         outcome=outcome.outcome,
         reason=outcome.reason,
         code=outcome.code,
@@ -144,8 +182,8 @@ def _record(rt: runtime.Runtime, outcome: Outcome, account_id: str, file_id: str
         rule=parsed.rule if parsed else outcome.code,
         folder_id=outcome.folder_id,
         stack_id=outcome.stack_id,
-        event=event_type,
+        event=run.event_type,
         dry_run=rt.settings.autostack_dry_run,
     )
     record(rt.redis(), decision, rt.settings.autostack_decision_log_max)
-    log.info("file %s (%s): %s: %s", file_id, outcome.name, outcome.outcome, outcome.reason)
+    log.info("file %s (%s): %s: %s", run.file_id, outcome.name, outcome.outcome, outcome.reason)

@@ -4,11 +4,14 @@ Frame.io limits every endpoint class per account with a leaky bucket that refill
 (frameio-v4.md section 4). We keep the same bucket on our side, shared by every worker on every
 machine through Redis, so that we rarely hear a 429 at all:
 
-* a bucket holds up to ``calls`` and leaks ``calls / window`` per second; a call is granted when
-  the bucket has room for one more. From idle that allows a burst of ``calls`` at once, then one
-  call every ``window / calls``; in any sliding window of length ``window`` at most
-  ``2 * calls - 1`` calls are granted (the burst plus the refill), never more than Frame.io's own
-  bucket would accept, and at most ``calls + window * rate`` over any longer stretch;
+* a bucket leaks ``calls / window`` per second, Frame.io's rate, and a call is granted while the
+  bucket holds at most ``capacity - 1``, where ``capacity = max(1, calls - headroom)``. The
+  headroom (1 call by default) leaves one interval (``window / calls``) of slack for a request
+  that reaches Frame.io later than the one granted after it. From idle this allows a burst of
+  ``capacity`` calls at once, then one call every ``window / calls``. Over any stretch of ``t``
+  seconds at most ``capacity + t * calls / window`` calls are granted; in any sliding window of
+  length ``window``, at most ``capacity + calls - 1`` (``2 * calls - 2`` with the default
+  headroom): the burst plus the refill. That is never more than Frame.io's own bucket accepts;
 * every decision is one Lua script on Redis's own clock (``TIME``), so all workers agree;
 * :meth:`RateLimiter.learn` adopts Frame.io's ``x-ratelimit-*`` numbers and drains our bucket
   when Frame.io counts more calls than we do (another client on the same account, a lost key);
@@ -75,6 +78,10 @@ UNKNOWN_LIMIT = _PER_MINUTE_10
 PENALTY_BASE_S = 1.0
 PENALTY_CAP_S = 60.0
 
+#: Calls of Frame.io's bucket we leave unused: a request may reach Frame.io up to one call interval
+#: later than the one granted after it (threads, network) without meeting a 429.
+DEFAULT_HEADROOM = 1.0
+
 #: How long a limit learned from Frame.io's headers outlives the last answer that confirmed it.
 LEARNED_TTL_S = 24 * 3600.0
 
@@ -106,14 +113,15 @@ local function save(now, level, block, strikes, calls, window)
 end
 """
 
-# Returns {wait µs (0 = granted), now µs}. A refusal writes nothing.
+# ARGV[4] headroom (calls). Returns {wait µs (0 = granted), now µs}. A refusal writes nothing.
 _TAKE = (
     _PRELUDE
     + """
 local now = now_us()
 local calls, window = limit_in_force()
 local level, block, strikes = load(now, calls, window)
-local wait = math.max(block - now, (level + 1 - calls) * window / calls)
+local capacity = math.max(1, calls - tonumber(ARGV[4]))
+local wait = math.max(block - now, (level + 1 - capacity) * window / calls)
 if wait > 0.5 then
   return {math.ceil(wait), now}
 end
@@ -206,9 +214,13 @@ class RateLimiter:
         *,
         window_scale: float = 1.0,
         prefix: str = "autostack:rl",
+        headroom: float = DEFAULT_HEADROOM,
     ) -> None:
         if not window_scale > 0 or math.isinf(window_scale):
             raise ValueError(f"window_scale must be a finite number > 0, not {window_scale}")
+        if not 0 <= headroom < math.inf:
+            raise ValueError(f"headroom must be a finite number >= 0, not {headroom}")
+        self._headroom = headroom
         self._limits = dict(limits)
         self._scale = window_scale
         self._prefix = prefix
@@ -227,7 +239,8 @@ class RateLimiter:
 
     def attempt(self, account_id: str, endpoint: str) -> Attempt:
         """:meth:`take`, also telling when Redis decided (for tests and metrics)."""
-        wait_us, at_us = self._take(self._keys(account_id, endpoint), self._args(endpoint))
+        args = [*self._args(endpoint), repr(self._headroom)]
+        wait_us, at_us = self._take(self._keys(account_id, endpoint), args)
         return Attempt(int(wait_us) / 1e6, int(at_us))
 
     def learn(

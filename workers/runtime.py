@@ -17,6 +17,7 @@ from rq import Queue
 from workers.frameio import FrameioClient
 from workers.limiting import LimitedCalls
 from workers.locks import GroupLocks
+from workers.memory import Memory
 from workers.naming import DEFAULT_RULES, Rules
 from workers.planner import Policy
 from workers.ratelimit import RateLimiter, parse_limits
@@ -72,6 +73,9 @@ class Runtime:
             duplicate_versions=self.settings.autostack_duplicate_versions,
             separate_media_kinds=self.settings.autostack_separate_media_kinds,
         )
+
+    def memory(self) -> Memory:
+        return Memory(self.redis(), listing_ttl_s=self.settings.autostack_listing_cache_s)
 
     def locks(self) -> GroupLocks:
         return GroupLocks(self.redis(), timeout_s=self.settings.autostack_lock_timeout_s)

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     autostack_separate_media_kinds: bool = True
     # The shared rate limiter: on by default with Frame.io's documented numbers; overrides as
     # "create_stack=10/60,show_file=10/1"; the scale shrinks every window (benchmarks, tests).
+    # How long a folder listing is shared by the workers (0 = never shared).
+    autostack_listing_cache_s: float = Field(default=5.0, ge=0, le=300)
     autostack_rate_limiter: bool = True
     autostack_rate_limits: str = ""
     autostack_rate_window_scale: float = Field(default=1.0, gt=0, le=100)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
 import pytest
 
 from service.launcher import LocalStack
@@ -97,7 +98,7 @@ def hand_made_stacks(stack: LocalStack, folder: str, seed: int) -> tuple[list[li
 
 
 def version_of(name: str) -> int:
-    return int(name.rsplit("_v", 1)[1].split(".")[0])
+    return int(name.rsplit("_v", 1)[1].split(".", maxsplit=1)[0])
 
 
 def expected_stacks(scenario: Scenario) -> list[list[str]]:
@@ -117,7 +118,10 @@ def write_calls(stack: LocalStack) -> int:
     return sum(row["count"] for row in answer["calls"] if row["endpoint"] in writes and row["status"] < 300)
 
 
-def test_races_repeats_and_disorder_converge_to_one_stack_per_group(racing_stack: LocalStack, seed: int) -> None:
+def test_races_repeats_and_disorder_converge_to_one_stack_per_group(
+    racing_stack: LocalStack, scenario_seed: int
+) -> None:
+    seed = scenario_seed
     scenario = build(seed)
     folder = racing_stack.create_folder(f"scenario-{seed}")
     hand, ambiguous_version = hand_made_stacks(racing_stack, folder, seed)

@@ -1,0 +1,132 @@
+"""What the workers remember between jobs, in Redis, so that no read is made whose answer is known.
+
+- **Stacks autostack made or added to**: a file whose parent is one of them is already stacked,
+  without listing anything (Frame.io's ``file.ready`` follows ``file.upload.completed`` for every
+  upload, so this halves the work of a burst).
+- **Recent folder listings**, shared by all workers for a few seconds. A listing is only used for
+  a group when it was fetched after everything that group's plan depends on: after the group's
+  last arrival (the coalescing window) and after autostack's last write to the group.
+- **Autostack's own writes**, per file, for ``undo`` and for telling its own stacks from a
+  person's.
+
+Times are Redis's own clock, so every worker on every machine agrees.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import redis
+
+from workers.models import Asset, FileAsset, FolderAsset, StackAsset
+
+STACK_KEY = "autostack:stack:{stack_id}"
+LISTING_KEY = "autostack:listing:{folder_id}"
+GROUP_WRITE_KEY = "autostack:group-write:{name}"
+WRITE_KEY = "autostack:write:{file_id}"
+STACK_TTL_S = 30 * 24 * 3600
+WRITE_TTL_S = 90 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write autostack made: it created ``stack_id`` from ``file_ids``, or moved a file in."""
+
+    action: str  # created | added
+    stack_id: str
+    folder_id: str
+    file_ids: tuple[str, ...]
+    at: float
+    job_id: str = ""
+
+
+class Memory:
+    def __init__(self, client: redis.Redis, *, listing_ttl_s: float = 5.0) -> None:
+        self.client = client
+        self.listing_ttl_s = listing_ttl_s
+
+    def now(self) -> float:
+        seconds, micros = self.client.time()
+        return float(seconds) + float(micros) / 1e6
+
+    # -- stacks ----------------------------------------------------------------------------
+
+    def is_known_stack(self, stack_id: str) -> bool:
+        return bool(self.client.exists(STACK_KEY.format(stack_id=stack_id)))
+
+    def remember_write(self, write: Write, group: str) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(STACK_KEY.format(stack_id=write.stack_id), write.folder_id, ex=STACK_TTL_S)
+        pipe.set(GROUP_WRITE_KEY.format(name=group), repr(write.at), ex=STACK_TTL_S)
+        text = json.dumps(asdict(write))
+        for file_id in write.file_ids:
+            pipe.set(WRITE_KEY.format(file_id=file_id), text, ex=WRITE_TTL_S)
+        pipe.execute()
+
+    def write_for(self, file_id: str) -> Write | None:
+        raw = self.client.get(WRITE_KEY.format(file_id=file_id))
+        if raw is None:
+            return None
+        data: dict[str, Any] = json.loads(raw)
+        return Write(**{**data, "file_ids": tuple(data["file_ids"])})
+
+    def forget_write(self, file_id: str) -> None:
+        self.client.delete(WRITE_KEY.format(file_id=file_id))
+
+    # -- folder listings -------------------------------------------------------------------
+
+    def listing(self, folder_id: str, group: str, not_before: float) -> list[Asset] | None:
+        """A shared listing of ``folder_id`` fetched after ``not_before`` and after the group's
+        last write; None when there is no such listing."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(LISTING_KEY.format(folder_id=folder_id))
+        pipe.get(GROUP_WRITE_KEY.format(name=group))
+        raw, last_write = pipe.execute()
+        if raw is None:
+            return None
+        entry: dict[str, Any] = json.loads(raw)
+        fetched_at = float(entry["at"])
+        if fetched_at < not_before or (last_write is not None and fetched_at <= float(last_write)):
+            return None
+        return [_asset(item) for item in entry["assets"]]
+
+    def store_listing(self, folder_id: str, assets: list[Asset], fetched_at: float) -> None:
+        if self.listing_ttl_s <= 0:
+            return
+        entry = {"at": fetched_at, "assets": [_item(asset) for asset in assets]}
+        self.client.set(LISTING_KEY.format(folder_id=folder_id), json.dumps(entry), px=int(self.listing_ttl_s * 1000))
+
+
+def _item(asset: Asset) -> dict[str, Any]:
+    kind = {FileAsset: "file", StackAsset: "version_stack", FolderAsset: "folder"}[type(asset)]
+    return {"type": kind, **asdict(asset)}
+
+
+def _asset(item: dict[str, Any]) -> Asset:
+    kind = item.pop("type")
+    if kind == "file":
+        return FileAsset(**item)
+    if kind == "version_stack":
+        return StackAsset(**item)
+    return FolderAsset(**item)
+
+
+class NoMemory:
+    """Remembers nothing: every answer is read from Frame.io (tests, the naive baseline)."""
+
+    def now(self) -> float:
+        return 0.0
+
+    def is_known_stack(self, stack_id: str) -> bool:
+        return False
+
+    def remember_write(self, write: Write, group: str) -> None:
+        return None
+
+    def listing(self, folder_id: str, group: str, not_before: float) -> list[Asset] | None:
+        return None
+
+    def store_listing(self, folder_id: str, assets: list[Asset], fetched_at: float) -> None:
+        return None
