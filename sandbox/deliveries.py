@@ -52,6 +52,7 @@ class Delivery:
     attempts: list[Attempt] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    in_flight: bool = False
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -95,7 +96,7 @@ class DeliveryEngine:
         pending, self._queue = self._queue, asyncio.Queue()
         while not pending.empty():
             self._queue.put_nowait(pending.get_nowait())
-        self._client = httpx.AsyncClient(headers={"user-agent": USER_AGENT}, follow_redirects=False)
+        self._client = httpx.AsyncClient(headers={"user-agent": USER_AGENT}, follow_redirects=False, timeout=None)
         self._dispatcher = asyncio.create_task(self._dispatch(), name="sandbox-deliveries")
 
     async def stop(self) -> None:
@@ -149,16 +150,10 @@ class DeliveryEngine:
         return None
 
     async def _run(self, delivery: Delivery) -> None:
-        config = self._config()
-        if delivery.duplicate:  # the twin goes out at once or up to one base backoff later
-            await asyncio.sleep(self._rng.uniform(0.0, 15.0 * config.delivery_time_scale))
-        if delivery.held:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(delivery.release.wait(), 15.0 * config.delivery_time_scale)
-        for number in range(1, config.delivery_attempts + 1):
-            stopped = self._stopped(delivery)
-            if stopped:
-                delivery.state = stopped
+        await self._wait_to_start(delivery)
+        attempts = self._config().delivery_attempts
+        for number in range(1, attempts + 1):
+            if self._halted(delivery):
                 return
             ok = await self._attempt(delivery, number)
             if number == 1:
@@ -166,10 +161,25 @@ class DeliveryEngine:
             if ok:
                 delivery.state = "succeeded"
                 return
-            if number < config.delivery_attempts:
+            if number < attempts and not self._halted(delivery):
                 jitter = self._rng.uniform(0.0, MAX_JITTER)
                 await asyncio.sleep(self._config().backoff_s(number, jitter))
-        delivery.state = "gave_up"
+        if delivery.state == "pending":
+            delivery.state = "gave_up"
+
+    async def _wait_to_start(self, delivery: Delivery) -> None:
+        scale = self._config().delivery_time_scale
+        if delivery.duplicate:  # the twin goes out at once or up to one base backoff later
+            await asyncio.sleep(self._rng.uniform(0.0, 15.0 * scale))
+        if delivery.held:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(delivery.release.wait(), 15.0 * scale)
+
+    def _halted(self, delivery: Delivery) -> bool:
+        stopped = self._stopped(delivery)
+        if stopped is not None:
+            delivery.state = stopped
+        return stopped is not None
 
     def _release_older(self, delivery: Delivery) -> None:
         for other in self.log:
@@ -178,32 +188,43 @@ class DeliveryEngine:
 
     async def _attempt(self, delivery: Delivery, number: int) -> bool:
         webhook = self._webhooks().get(delivery.webhook_id)
-        assert webhook is not None and self._client is not None
+        assert webhook is not None
         body = json.dumps(delivery.event.payload(), separators=(",", ":")).encode()
-        timestamp = int(time.time())
-        headers = {"content-type": "application/json", **signature_headers(webhook.secret, timestamp, body)}
+        headers = {"content-type": "application/json", **signature_headers(webhook.secret, int(time.time()), body)}
         timeout = self._config().delivery_timeout_s()
-        sent_at, started, status, error = time.time(), time.monotonic(), None, None
+        sent_at, started = time.time(), time.monotonic()
+        delivery.in_flight = True
         try:
-            response = await asyncio.wait_for(
-                self._client.post(webhook.url, content=body, headers=headers, timeout=timeout), timeout
-            )
-            status = response.status_code
-        except (TimeoutError, httpx.TimeoutException):
-            error = f"no answer within {timeout:.2f} s"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            status, error = await self._post(webhook.url, body, headers, timeout)
+        finally:
+            delivery.in_flight = False
         elapsed = time.monotonic() - started
         if status is not None and elapsed > timeout:
             error = f"answered after {elapsed:.2f} s (limit {timeout:.2f} s)"
         delivery.attempts.append(Attempt(number, sent_at, status, error, round(elapsed, 4)))
         return error is None and status is not None and 200 <= status < 300
 
+    async def _post(
+        self, url: str, body: bytes, headers: dict[str, str], timeout: float
+    ) -> tuple[int | None, str | None]:
+        assert self._client is not None
+        try:
+            response = await asyncio.wait_for(self._client.post(url, content=body, headers=headers), timeout)
+        except (TimeoutError, httpx.TimeoutException):
+            return None, f"no answer within {timeout:.2f} s"
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: {exc}"
+        return response.status_code, None
+
     # --- control --------------------------------------------------------------------------
     def cancel_for(self, webhook_id: str) -> None:
-        """A webhook was deleted or deactivated: its pending deliveries stop at once."""
+        """A webhook was deleted or deactivated: its waiting deliveries stop at once.
+
+        An attempt already on the wire finishes (and is logged); no further attempt follows.
+        """
         for delivery in self.log:
-            if delivery.webhook_id == webhook_id and delivery.state == "pending" and delivery.task:
+            waiting = delivery.state == "pending" and not delivery.in_flight
+            if delivery.webhook_id == webhook_id and waiting and delivery.task:
                 delivery.task.cancel()
                 delivery.state = "cancelled"
 
@@ -217,3 +238,14 @@ class DeliveryEngine:
 
     def clear(self) -> None:
         self.log = [delivery for delivery in self.log if delivery.state == "pending"]
+
+    def reset(self, seed: int | None) -> None:
+        """Forget everything: queued events, pending deliveries (cancelled), the log, drop rules."""
+        for task in list(self._tasks):
+            task.cancel()
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._rng = random.Random(None if seed is None else seed + 1)
+        self._ids = itertools.count(1)
+        self.log = []
+        self.dropped_resources = set()

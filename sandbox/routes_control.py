@@ -8,6 +8,7 @@
   ``DELETE /_sandbox/deliveries/drop`` forgets those rules.
 - ``GET /_sandbox/calls``, ``POST /_sandbox/calls/reset``.
 - ``GET``/``PATCH /_sandbox/config``; ``POST /_sandbox/tokens`` ``{"token", "name"?}``.
+- ``POST /_sandbox/reset`` ``{knob: value, ...}``: a fresh world with the start-up knobs plus these.
 - ``GET``/``POST``/``DELETE /_sandbox/faults``; ``POST /_sandbox/ratelimits/reset``.
 """
 
@@ -172,6 +173,14 @@ async def patch_config(request: Request, sandbox: Sandbox) -> Response:
     return JSONResponse(as_dict(sandbox.config))
 
 
+async def reset(request: Request, sandbox: Sandbox) -> Response:
+    body = await _json(request)
+    if not isinstance(body, dict):
+        raise ApiProblem(422, "body must be a JSON object of knob values")
+    sandbox.reset(body)
+    return JSONResponse(sandbox.state_view())
+
+
 async def add_token(request: Request, sandbox: Sandbox) -> Response:
     body = await _json(request)
     token = body.get("token") if isinstance(body, dict) else None
@@ -214,6 +223,7 @@ ROUTES = [
     Route(f"{P}/config", _guarded(show_config), methods=["GET"]),
     Route(f"{P}/config", _guarded(patch_config), methods=["PATCH"]),
     Route(f"{P}/tokens", _guarded(add_token), methods=["POST"]),
+    Route(f"{P}/reset", _guarded(reset), methods=["POST"]),
     Route(f"{P}/faults", _guarded(list_faults), methods=["GET"]),
     Route(f"{P}/faults", _guarded(add_fault), methods=["POST"]),
     Route(f"{P}/faults", _guarded(clear_faults), methods=["DELETE"]),

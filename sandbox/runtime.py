@@ -17,6 +17,7 @@ from sandbox.state import Store, seed_store
 class Sandbox:
     def __init__(self, config: SandboxConfig) -> None:
         validate(config)
+        self.initial_config = config
         self.config = config
         self.store: Store = seed_store(config.seed, config.token, config.extra_tokens)
         self.limiter = RateLimiter()
@@ -38,6 +39,23 @@ class Sandbox:
             timer.cancel()
         self._timers.clear()
         await self.deliveries.stop()
+
+    def reset(self, updates: dict[str, Any]) -> None:
+        """Start over without a restart: a freshly seeded world, the start-up knobs plus ``updates``.
+
+        Pending deliveries and timers are cancelled; calls, faults and rate buckets are emptied.
+        """
+        config = apply_updates(self.initial_config, updates)
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        self.deliveries.reset(config.seed)
+        self.config = config
+        self.store = seed_store(config.seed, config.token, config.extra_tokens)
+        self.store.listeners.append(self.deliveries.enqueue)
+        self.limiter.reset()
+        self.faults.clear()
+        self.calls.clear()
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> None:
         """Run ``callback`` on the event loop after ``delay`` seconds (cancelled at shutdown)."""

@@ -8,10 +8,12 @@ connections and timeouts are real). The receiver is a threaded stdlib HTTP serve
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import hmac
 import http.server
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +30,7 @@ from sandbox.config import SandboxConfig
 from service.processes import free_port, wait_until
 
 NO_RETRY: Any = {"max_retries": 0}
+_TLS = ssl.create_default_context()  # built once: every httpx.Client would otherwise build its own
 
 
 def verify_signature(secret: str, headers: dict[str, str], body: bytes) -> bool:
@@ -128,12 +131,12 @@ def running_sandbox(config: SandboxConfig) -> Iterator[Sandbox]:
     )
     thread = threading.Thread(target=server.run, name=f"sandbox-{port}", daemon=True)
     thread.start()
-    wait_until(lambda: server.started or not thread.is_alive(), 10, what="the sandbox to start")
+    wait_until(lambda: server.started or not thread.is_alive(), 10, interval=0.005, what="the sandbox to start")
     assert server.started, "the sandbox did not start"
     base_url = f"http://127.0.0.1:{port}"
-    http = httpx.Client(base_url=base_url, timeout=10)
+    http = httpx.Client(base_url=base_url, timeout=10, verify=_TLS)
     state = http.get("/_sandbox/state").json()
-    sdk_http = httpx.Client(timeout=10)
+    sdk_http = httpx.Client(timeout=10, verify=_TLS)
     sdk = Frameio(base_url=base_url, token=state["token"], httpx_client=sdk_http)
     try:
         yield Sandbox(base_url, state, server, thread, http, sdk)
@@ -151,21 +154,33 @@ def fast_config(**knobs: Any) -> SandboxConfig:
     return SandboxConfig(**base)
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
+@pytest.fixture(scope="session")
+def shared_sandbox() -> Iterator[Sandbox]:
+    """One server for the whole session; each test gets a fresh world through ``/_sandbox/reset``."""
     with running_sandbox(fast_config()) as running:
         yield running
 
 
+def _reset(shared: Sandbox, knobs: dict[str, Any]) -> Sandbox:
+    response = shared.http.post("/_sandbox/reset", json=knobs)
+    assert response.status_code == 200, response.text
+    return dataclasses.replace(shared, state=response.json())
+
+
 @pytest.fixture
-def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
-    """A factory: ``make_sandbox(**knobs)`` starts one more sandbox with those knobs."""
-    with contextlib.ExitStack() as stack:
+def sandbox(shared_sandbox: Sandbox) -> Sandbox:
+    """A fresh sandbox world with the fast defaults."""
+    return _reset(shared_sandbox, {})
 
-        def make(**knobs: Any) -> Sandbox:
-            return stack.enter_context(running_sandbox(fast_config(**knobs)))
 
-        yield make
+@pytest.fixture
+def make_sandbox(shared_sandbox: Sandbox) -> Callable[..., Sandbox]:
+    """``make_sandbox(**knobs)``: a fresh world with those knobs (the previous one is gone)."""
+
+    def make(**knobs: Any) -> Sandbox:
+        return _reset(shared_sandbox, knobs)
+
+    return make
 
 
 @dataclass

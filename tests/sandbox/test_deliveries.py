@@ -205,3 +205,43 @@ def test_dropping_every_delivery_for_a_file(sandbox: Sandbox, receiver: Receiver
     assert receiver.types_for(lost) == ["file.created"]
     wait_until(lambda: receiver.types_for(kept) == ["file.created", "file.updated"], 5, what="kept events")
     assert sandbox.http.delete("/_sandbox/deliveries/drop").status_code == 204
+
+
+def test_folder_moves_dissolving_stacks_and_new_folders_emit_events(
+    make_sandbox: Callable[..., Sandbox], receiver: Receiver
+) -> None:
+    sandbox = make_sandbox(single_file_stack="dissolves")
+    sandbox.webhook(receiver.url, ["file.updated", "file.versioned", "folder.created"])
+    folder = sandbox.folder("elsewhere")
+    loose = sandbox.upload("loose.mov")["id"]
+    sandbox.api("PATCH", f"/files/{loose}/move", json={"data": {"parent_id": folder}})
+    ids = [sandbox.upload(f"dv_v{n}.mov")["id"] for n in (1, 2)]
+    stack = sandbox.stack(sandbox.root, ids)["id"]
+    sandbox.api("PATCH", f"/files/{ids[1]}/move", json={"data": {"parent_id": sandbox.root}})
+    wait_until(lambda: len(receiver.requests) == 6, 10, what="six deliveries")
+    assert receiver.types_for(loose) == ["file.updated"]
+    assert receiver.types_for(ids[0]) == ["file.versioned", "file.versioned"]  # stacked, then left behind
+    (created,) = receiver.of_type("folder.created")
+    assert created.json()["resource"] == {"id": folder, "type": "folder"}
+    assert sandbox.api("GET", f"/version_stacks/{stack}").status_code == 404
+
+
+def test_delivery_attempts_knob(make_sandbox: Callable[..., Sandbox], receiver: Receiver) -> None:
+    sandbox = make_sandbox(delivery_attempts=2)
+    receiver.answer = lambda request, number: (500, 0.0)
+    sandbox.webhook(receiver.url, ["file.created"])
+    sandbox.upload("twice_only.mov", stop_at="created")
+    (delivery,) = _settled(sandbox, 1)
+    assert delivery["state"] == "gave_up" and len(delivery["attempts"]) == 2
+
+
+@pytest.mark.parametrize(("scale", "state"), [(0.005, "gave_up"), (0.2, "succeeded")])
+def test_answer_limit_scales_but_never_below_half_a_second(
+    make_sandbox: Callable[..., Sandbox], receiver: Receiver, scale: float, state: str
+) -> None:
+    sandbox = make_sandbox(delivery_time_scale=scale, delivery_attempts=1)
+    receiver.answer = lambda request, number: (200, 0.7)  # over 0.5 s, under 5 s * 0.2 = 1 s
+    sandbox.webhook(receiver.url, ["file.created"])
+    sandbox.upload("limit.mov", stop_at="created")
+    (delivery,) = _settled(sandbox, 1)
+    assert delivery["state"] == state
