@@ -34,7 +34,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
-    redis_url: str = "redis://localhost:6379/0"
+    # May carry a password (redis://:pw@host), so it is kept out of repr like the secrets.
+    redis_url: str = Field(default="redis://localhost:6379/0", repr=False)
     frameio_base_url: str = "https://api.frame.io"
     frameio_token: SecretStr | None = None
     frameio_client_id: str | None = None

@@ -444,11 +444,6 @@ def test_the_settings_object_never_shows_a_secret() -> None:
     assert found == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workers/settings.py keeps redis_url as a plain str: a password in REDIS_URL shows in repr(Settings) "
-    "(and so in any log line, exception or traceback that formats the settings or an object holding them)",
-)
 def test_the_settings_object_never_shows_the_redis_password() -> None:
     settings = load_settings(full_environment())
     assert REDIS_PASSWORD not in repr(settings)
