@@ -96,7 +96,7 @@ class DeliveryEngine:
         pending, self._queue = self._queue, asyncio.Queue()
         while not pending.empty():
             self._queue.put_nowait(pending.get_nowait())
-        self._client = httpx.AsyncClient(headers={"user-agent": USER_AGENT}, follow_redirects=False, timeout=None)
+        self._client = httpx.AsyncClient(headers={"user-agent": USER_AGENT}, follow_redirects=False)
         self._dispatcher = asyncio.create_task(self._dispatch(), name="sandbox-deliveries")
 
     async def stop(self) -> None:
@@ -209,7 +209,8 @@ class DeliveryEngine:
     ) -> tuple[int | None, str | None]:
         assert self._client is not None
         try:
-            response = await asyncio.wait_for(self._client.post(url, content=body, headers=headers), timeout)
+            posting = self._client.post(url, content=body, headers=headers, timeout=timeout)
+            response = await asyncio.wait_for(posting, timeout)
         except (TimeoutError, httpx.TimeoutException):
             return None, f"no answer within {timeout:.2f} s"
         except httpx.HTTPError as exc:

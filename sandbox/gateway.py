@@ -120,16 +120,20 @@ async def _fault_answer(
     return error_response(504, "Injected fault: gateway timeout")
 
 
-def _rate_check(request: Request, sandbox: Sandbox, endpoint: str, user: User) -> Verdict | None:
+class RateLimited(ApiProblem):
+    def __init__(self, endpoint: str, verdict: Verdict) -> None:
+        super().__init__(429, f"Rate limit exceeded for {endpoint}; slow down")
+        self.verdict = verdict
+
+
+def _rate_check(sandbox: Sandbox, endpoint: str, user: User) -> Verdict | None:
     config = sandbox.config
     scope = sandbox.store.account_id
     if config.rate_limit_scope == "account_user":
         scope = f"{scope}:{user.id}"
     verdict = sandbox.limiter.check(scope, endpoint, config.rate_window_scale, enforce=config.rate_limits)
     if verdict is not None and not verdict.allowed:
-        problem = ApiProblem(429, f"Rate limit exceeded for {endpoint}; slow down")
-        problem.verdict = verdict  # type: ignore[attr-defined]
-        raise problem
+        raise RateLimited(endpoint, verdict)
     return verdict
 
 
@@ -140,31 +144,37 @@ def _admit(request: Request, sandbox: Sandbox, endpoint: str, public: bool) -> t
     account = request.path_params.get("account_id")
     if account is not None and account != sandbox.store.account_id:
         raise ApiProblem(404, f"Account {account} not found")
-    return user, _rate_check(request, sandbox, endpoint, user)
+    return user, _rate_check(sandbox, endpoint, user)
+
+
+async def _handle(handler: Handler, call: Call) -> Response:
+    try:
+        return await handler(call)
+    except ApiProblem as problem:
+        return error_response(problem.status, problem.detail, problem.pointer)
 
 
 async def _run(
     request: Request, sandbox: Sandbox, endpoint: str, handler: Handler, public: bool
 ) -> tuple[Response, Verdict | None]:
-    verdict: Verdict | None = None
     await request.body()  # read (and cache) the body first: pause() listens for a disconnect
     try:
         user, verdict = _admit(request, sandbox, endpoint, public)
-        if sandbox.config.latency_s > 0:
-            await pause(request, sandbox, sandbox.config.latency_s)
-        fault = sandbox.faults.take(endpoint)
-        if fault is not None and (fault.phase == "before" or fault.kind == "slow"):
-            if fault.kind != "slow":
-                return await _fault_answer(request, sandbox, endpoint, fault, None), verdict
-            await pause(request, sandbox, fault.delay_s)
-            fault = None
-        response = await handler(Call(sandbox, user, request))
-        if fault is not None:
-            response = await _fault_answer(request, sandbox, endpoint, fault, response)
-        return response, verdict
     except ApiProblem as problem:
-        verdict = getattr(problem, "verdict", verdict)
-        return error_response(problem.status, problem.detail, problem.pointer), verdict
+        limited = problem.verdict if isinstance(problem, RateLimited) else None
+        return error_response(problem.status, problem.detail, problem.pointer), limited
+    if sandbox.config.latency_s > 0:
+        await pause(request, sandbox, sandbox.config.latency_s)
+    fault = sandbox.faults.take(endpoint)
+    if fault is not None and fault.kind == "slow":
+        await pause(request, sandbox, fault.delay_s)
+        fault = None
+    if fault is not None and fault.phase == "before":
+        return await _fault_answer(request, sandbox, endpoint, fault, None), verdict
+    response = await _handle(handler, Call(sandbox, user, request))
+    if fault is not None:  # phase "after": the work is done, the answer is lost, late or wrong
+        response = await _fault_answer(request, sandbox, endpoint, fault, response)
+    return response, verdict
 
 
 def api(endpoint: str, handler: Handler, *, public: bool = False) -> Endpoint:

@@ -91,28 +91,23 @@ async def upload(request: Request, sandbox: Sandbox) -> Response:
     return JSONResponse({"data": file_view(file, store)}, status_code=201)
 
 
+def _stack_entry(sandbox: Sandbox, stack_id: str) -> dict[str, Any]:
+    store = sandbox.store
+    stack = store.stacks[stack_id]
+    top_first = [store.files[file_id] for file_id in reversed(stack.file_ids)]
+    return {"id": stack.id, "name": stack.name, "children": [{"id": f.id, "name": f.name} for f in top_first]}
+
+
 def _tree(sandbox: Sandbox, folder_id: str) -> dict[str, Any]:
     store = sandbox.store
     folder = store.folder(folder_id)
-    children = store.children(folder.id)
-    by_name = sorted(children, key=lambda asset: (asset.name, asset.id))
+    children = sorted(store.children(folder.id), key=lambda asset: (asset.name, asset.id))
     return {
         "id": folder.id,
         "name": folder.name,
-        "folders": [_tree(sandbox, a.id) for a in by_name if a.id in store.folders],
-        "stacks": [
-            {
-                "id": a.id,
-                "name": a.name,
-                "children": [
-                    {"id": f.id, "name": f.name}
-                    for f in reversed([store.files[i] for i in store.stacks[a.id].file_ids])
-                ],
-            }
-            for a in by_name
-            if a.id in store.stacks
-        ],
-        "files": [{"id": a.id, "name": a.name} for a in by_name if a.id in store.files],
+        "folders": [_tree(sandbox, a.id) for a in children if a.id in store.folders],
+        "stacks": [_stack_entry(sandbox, a.id) for a in children if a.id in store.stacks],
+        "files": [{"id": a.id, "name": a.name} for a in children if a.id in store.files],
     }
 
 

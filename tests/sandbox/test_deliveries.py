@@ -115,7 +115,7 @@ def test_retries_back_off_exponentially_from_15_s_scaled(
     assert delivery["state"] == "succeeded" and [a["status_code"] for a in delivery["attempts"]] == [500, 500, 500, 204]
     for number, gap in enumerate(_gaps(delivery), start=1):
         base = 15.0 * 2 ** (number - 1) * scale
-        assert base * 0.95 <= gap <= base * 1.25 + 0.15, (number, gap, base)
+        assert base * 0.95 <= gap <= base * 1.25 + 0.25, (number, gap, base)  # 25 % jitter + slack
     assert len(receiver.requests) == 4
 
 
@@ -139,13 +139,14 @@ def test_a_slow_answer_counts_as_a_failure(sandbox: Sandbox, receiver: Receiver)
 
 
 def test_deliveries_run_concurrently(sandbox: Sandbox, receiver: Receiver) -> None:
-    receiver.answer = lambda request, number: (200, 0.4)
+    receiver.answer = lambda request, number: (200, 2.0)  # within the 5 s limit at this scale
+    sandbox.configure(delivery_time_scale=1.0)
     sandbox.webhook(receiver.url, ["file.created"])
     for number in range(4):
         sandbox.upload(f"together_{number}.mov", stop_at="created")
     wait_until(lambda: len(receiver.requests) == 4, 10, what="four deliveries")
     arrivals = [request.at for request in receiver.requests]
-    assert max(arrivals) - min(arrivals) < 0.4  # all four arrived while the first was still waiting
+    assert max(arrivals) - min(arrivals) < 2.0  # all four arrived while the first was still waiting
 
 
 def test_deleting_a_webhook_stops_its_retries(make_sandbox: Callable[..., Sandbox], receiver: Receiver) -> None:
