@@ -1,7 +1,8 @@
 """Control endpoints under ``/_sandbox`` (not Frame.io's; no auth, no rate limits, no faults).
 
 - ``GET /_sandbox/state``: the seeded ids and the token.
-- ``POST /_sandbox/upload``: the whole upload flow in one call (``stop_at`` may halt it early).
+- ``POST /_sandbox/upload``: the whole upload flow in one call (``stop_at`` may halt it early);
+  ``POST /_sandbox/files/{id}/advance`` ``{"to": "uploaded"|"transcoded"}`` moves it on later.
 - ``GET /_sandbox/tree?folder_id=``: folders, stacks (children top first) and files.
 - ``GET /_sandbox/deliveries`` (``resource_id``, ``event_type`` filters), ``DELETE`` clears finished
   ones; ``POST /_sandbox/deliveries/drop`` ``{"resource_id"}`` drops every delivery for a resource,
@@ -84,11 +85,34 @@ async def upload(request: Request, sandbox: Sandbox) -> Response:
     folder = store.folder(str(body.get("folder_id") or store.projects[store.project_id].root_folder_id))
     name, size, user_id, media_type, stop_at = _upload_args(body, sandbox)
     file = uploads.create_file(sandbox, folder, name, size, user_id, media_type)
-    if stop_at != "created":
+    view = {"data": file_view(file, store)}
+    if stop_at == "created":
+        view["data"]["upload_urls"] = uploads.upload_urls(file, str(request.base_url))
+    else:
+        _advance(sandbox, file.id, stop_at)
+        view = {"data": file_view(file, store)}
+    return JSONResponse(view, status_code=201)
+
+
+def _advance(sandbox: Sandbox, file_id: str, to: str) -> None:
+    file = sandbox.store.file(file_id)
+    if file.status == "created":
         for part in file.parts:
             part.received = True
-        uploads.mark_uploaded(sandbox, file, transcode=stop_at == "transcoded")
-    return JSONResponse({"data": file_view(file, store)}, status_code=201)
+        uploads.mark_uploaded(sandbox, file, transcode=to == "transcoded")
+    elif to == "transcoded":
+        uploads.mark_transcoded(sandbox, file.id)
+
+
+async def advance(request: Request, sandbox: Sandbox) -> Response:
+    """Move a file on: ``created`` -> ``uploaded`` (-> ``transcoded`` after the delay) or at once."""
+    body = await _json(request)
+    to = body.get("to", "uploaded") if isinstance(body, dict) else None
+    if to not in ("uploaded", "transcoded"):
+        raise ApiProblem(422, "to must be uploaded or transcoded", "/to")
+    file_id = request.path_params["file_id"]
+    _advance(sandbox, file_id, to)
+    return JSONResponse({"data": file_view(sandbox.store.file(file_id), sandbox.store)})
 
 
 def _stack_entry(sandbox: Sandbox, stack_id: str) -> dict[str, Any]:
@@ -208,6 +232,7 @@ P = "/_sandbox"
 ROUTES = [
     Route(f"{P}/state", _guarded(state), methods=["GET"]),
     Route(f"{P}/upload", _guarded(upload), methods=["POST"]),
+    Route(P + "/files/{file_id}/advance", _guarded(advance), methods=["POST"]),
     Route(f"{P}/tree", _guarded(tree), methods=["GET"]),
     Route(f"{P}/deliveries", _guarded(deliveries), methods=["GET"]),
     Route(f"{P}/deliveries", _guarded(clear_deliveries), methods=["DELETE"]),

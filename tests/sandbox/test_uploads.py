@@ -135,3 +135,21 @@ def test_media_links_stay_null_until_transcoded(sandbox: Sandbox) -> None:
     assert "media_links" not in sandbox.api("GET", f"/files/{file_id}").json()["data"]
     original = sandbox.api("GET", f"/files/{file_id}", params={"include": "media_links.original"}).json()["data"]
     assert original["media_links"]["original"]["download_url"]
+
+
+def test_a_file_stopped_early_can_be_advanced(sandbox: Sandbox) -> None:
+    sandbox.configure(transcode_delay_s=60)
+    placeholder = sandbox.upload("later.mov", stop_at="created")
+    assert placeholder["upload_urls"]
+    advanced = sandbox.http.post(f"/_sandbox/files/{placeholder['id']}/advance", json={"to": "uploaded"})
+    assert advanced.status_code == 200 and advanced.json()["data"]["status"] == "uploaded"
+    done = sandbox.http.post(f"/_sandbox/files/{placeholder['id']}/advance", json={"to": "transcoded"})
+    assert done.json()["data"]["status"] == "transcoded"
+    assert sandbox.http.post(f"/_sandbox/files/{placeholder['id']}/advance", json={"to": "x"}).status_code == 422
+
+
+def test_a_placeholder_completes_through_its_upload_urls(sandbox: Sandbox) -> None:
+    placeholder = sandbox.upload("put_later.mov", stop_at="created")
+    (part,) = placeholder["upload_urls"]
+    assert _put(sandbox, part["url"], "video/quicktime", **ACL) == 200
+    assert _status(sandbox, placeholder["id"]) in ("uploaded", "transcoded")
