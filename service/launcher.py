@@ -167,8 +167,9 @@ class LocalStack:
         client = self.redis()
         try:
             queue = Queue(self.queue_name, connection=client)
-            busy = queue.started_job_registry.count + queue.scheduled_job_registry.count
-            return queue.count == 0 and busy == 0
+            # The next periodic sweep is always scheduled; it is not work in flight.
+            scheduled = [job for job in queue.scheduled_job_registry.get_job_ids() if not job.startswith("sweep_")]
+            return queue.count == 0 and queue.started_job_registry.count == 0 and not scheduled
         finally:
             client.close()
 

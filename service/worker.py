@@ -8,6 +8,7 @@ from workers import runtime
 from workers.naming import DEFAULT_RULES, Rules
 from workers.rules import RulesError, load_rules
 from workers.settings import ConfigError, Settings
+from workers.sweep import schedule_sweep
 
 
 def rules_for(settings: Settings) -> Rules:
@@ -34,5 +35,6 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
         maintenance_interval=settings.autostack_maintenance_interval_s,
         job_monitoring_interval=max(5, settings.autostack_worker_ttl_s // 3),
     )
+    schedule_sweep(rt.queue(), settings.autostack_sweep_interval_s)
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     return 0

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import random
 import re
+import time
 from dataclasses import astuple, dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from workers.errors import LockBusy, LockLost, PermanentError, RetryableError
 from workers.limiting import Throttled
 from workers.retry import retry_delay
 from workers.stacker import Outcome, Stacker
+from workers.sweep import note_folder
 
 log = logging.getLogger("autostack.jobs")
 
@@ -43,9 +45,11 @@ def job_id_for(event_type: str, account_id: str, file_id: str) -> str:
     return f"{readable}_{digest}"
 
 
-def enqueue_file_event(queue: Queue, event_type: str, account_id: str, file_id: str, job_timeout: int) -> str | None:
+def enqueue_file_event(
+    queue: Queue, event_type: str, account_id: str, file_id: str, job_timeout: int, suffix: str = ""
+) -> str | None:
     """Queue one job for the event; None when the same job is already queued (a duplicate)."""
-    job_id = job_id_for(event_type, account_id, file_id)
+    job_id = job_id_for(event_type, account_id, file_id) + suffix
     try:
         queue.enqueue_call(
             handle_file_event,
@@ -186,4 +190,6 @@ def _record(rt: runtime.Runtime, outcome: Outcome, run: Run) -> None:
         dry_run=rt.settings.autostack_dry_run,
     )
     record(rt.redis(), decision, rt.settings.autostack_decision_log_max)
+    if outcome.folder_id:
+        note_folder(rt.redis(), run.account_id, outcome.folder_id, time.time())
     log.info("file %s (%s): %s: %s", run.file_id, outcome.name, outcome.outcome, outcome.reason)

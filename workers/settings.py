@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     autostack_separate_media_kinds: bool = True
     # The shared rate limiter: on by default with Frame.io's documented numbers; overrides as
     # "create_stack=10/60,show_file=10/1"; the scale shrinks every window (benchmarks, tests).
+    # The reconciliation sweep: every interval, re-scan the folders seen within the lookback.
+    autostack_sweep_interval_s: float = Field(default=300.0, ge=0)
+    autostack_sweep_lookback_s: float = Field(default=3600.0, gt=0)
     # How long a folder listing is shared by the workers (0 = never shared).
     autostack_listing_cache_s: float = Field(default=5.0, ge=0, le=300)
     autostack_rate_limiter: bool = True
