@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import redis
 from rq import Queue
@@ -25,6 +26,7 @@ from workers.settings import Settings
 log = logging.getLogger("autostack.webhooks")
 
 DEDUPE_KEY = "autostack:delivery:{type}:{account}:{resource}"
+_OUTCOME_BY_STATUS = {202: "queued", 503: "unavailable"}
 
 
 class BodyTooLarge(Exception):
@@ -38,6 +40,8 @@ class WebhookContext:
     settings: Settings
     redis: redis.Redis
     queue: Queue
+    # This pod's answers by outcome (counted here, not in Redis: they matter most when it is down).
+    outcomes: Counter[str] = field(default_factory=Counter)
 
     @property
     def secrets(self) -> list[str]:
@@ -71,25 +75,32 @@ def _single(request: Request, name: str) -> str | None:
 
 async def receive(request: Request) -> JSONResponse:
     context: WebhookContext = request.app.state.webhooks
+    response, outcome = await _receive(request, context)
+    context.outcomes[outcome] += 1
+    return response
+
+
+async def _receive(request: Request, context: WebhookContext) -> tuple[JSONResponse, str]:
     settings = context.settings
     try:
         body = await read_capped(request, settings.autostack_max_body_bytes)
     except BodyTooLarge:
-        return _answer(413, "too_large", f"the body is over {settings.autostack_max_body_bytes} bytes")
+        return _answer(413, "too_large", f"the body is over {settings.autostack_max_body_bytes} bytes"), "too_large"
     try:
         timestamp = _single(request, "x-frameio-request-timestamp")
         signature = _single(request, "x-frameio-signature")
         verify(context.secrets, timestamp, signature, body, time.time(), settings.autostack_timestamp_tolerance_s)
     except SignatureError as exc:
-        return _answer(401, "unauthorized", str(exc))
+        return _answer(401, "unauthorized", str(exc)), "stale" if "timestamp" in str(exc) else "bad_signature"
     try:
         event = parse_event(body)
     except MalformedEvent as exc:
-        return _answer(400, "malformed", str(exc))
+        return _answer(400, "malformed", str(exc)), "malformed"
     ignored = _ignored_because(event, settings)
     if ignored:
-        return _answer(200, "ignored", ignored)
-    return await run_in_threadpool(_enqueue, context, event)
+        return _answer(200, "ignored", ignored), "ignored"
+    response = await run_in_threadpool(_enqueue, context, event)
+    return response, _OUTCOME_BY_STATUS.get(response.status_code, "duplicate")
 
 
 def _ignored_because(event: Event, settings: Settings) -> str:

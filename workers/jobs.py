@@ -19,7 +19,7 @@ from typing import Any
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 
-from workers import runtime
+from workers import metrics, runtime
 from workers.coalesce import lead_or_follow
 from workers.decisions import Decision, record
 from workers.errors import LockBusy, LockLost, PermanentError, RetryableError
@@ -107,6 +107,7 @@ def handle_file_event(
     the next run re-reads everything before it writes, so a write is never replayed blindly."""
     rt = runtime.current()
     run = Run(account_id, file_id, event_type, waits, failures, not_before)
+    started = time.monotonic()
     try:
         outcome = _outcome(rt, run)
     except RetryableError as exc:
@@ -114,6 +115,7 @@ def handle_file_event(
     if outcome.outcome == "waiting" and outcome.code != "retry":
         outcome = _wait(rt, outcome, run)
     _record(rt, outcome, run)
+    _count(rt, outcome, time.monotonic() - started)
     if outcome.outcome == "failed" and outcome.code == "gave-up":
         raise GaveUp(outcome.reason)
     return outcome.outcome
@@ -170,6 +172,18 @@ def _wait(rt: runtime.Runtime, outcome: Outcome, run: Run) -> Outcome:
     not_before = rt.memory().now() + outcome.wait_s if outcome.code == "coalescing" else 0.0
     run.again(rt.queue(), outcome.wait_s, waits=run.waits + 1, not_before=not_before)
     return outcome
+
+
+def _count(rt: runtime.Runtime, outcome: Outcome, seconds: float) -> None:
+    increments = {
+        metrics.series("autostack_jobs_total", outcome=outcome.outcome): 1.0,
+        metrics.series("autostack_decisions_total", reason=outcome.code or outcome.outcome): 1.0,
+        "autostack_stacks_created_total": float(outcome.created),
+        "autostack_files_moved_total": float(outcome.moved),
+        **metrics.duration(seconds),
+        **rt.drain_call_metrics(),
+    }
+    metrics.add(rt.redis(), increments)
 
 
 def _record(rt: runtime.Runtime, outcome: Outcome, run: Run) -> None:

@@ -18,6 +18,7 @@ from workers.frameio import FrameioClient
 from workers.limiting import LimitedCalls
 from workers.locks import GroupLocks
 from workers.memory import Memory
+from workers.metrics import CallCounter
 from workers.naming import DEFAULT_RULES, Rules
 from workers.planner import Policy
 from workers.ratelimit import RateLimiter, parse_limits
@@ -32,12 +33,16 @@ class Runtime:
     _pid: int = field(default=-1, repr=False)
     _redis: redis.Redis | None = field(default=None, repr=False)
     _frameio: FrameioClient | None = field(default=None, repr=False)
+    _calls: CallCounter | None = field(default=None, repr=False)
+    _limited: LimitedCalls | None = field(default=None, repr=False)
 
     def _fresh(self) -> None:
         if self._pid != os.getpid():
             self._pid = os.getpid()
             self._redis = None
             self._frameio = None
+            self._calls = None
+            self._limited = None
 
     def redis(self) -> redis.Redis:
         self._fresh()
@@ -56,9 +61,23 @@ class Runtime:
                 self._token,
                 transport=self.transport,
                 timeout=self.settings.frameio_timeout_s,
-                observer=self._limited_calls(),
+                observer=self._counter(),
             )
         return self._frameio
+
+    def _counter(self) -> CallCounter:
+        self._limited = self._limited_calls()
+        self._calls = CallCounter(self._limited)
+        return self._calls
+
+    def drain_call_metrics(self) -> dict[str, float]:
+        """This process's Frame.io call counts and limiter waits since the last drain."""
+        if self._calls is None:
+            return {}
+        waited = dict(self._limited.waited_s) if self._limited is not None else {}
+        if self._limited is not None:
+            self._limited.waited_s.clear()
+        return self._calls.drain(waited)
 
     def _limited_calls(self) -> LimitedCalls | None:
         settings = self.settings

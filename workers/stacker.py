@@ -47,6 +47,8 @@ class Outcome:
     folder_id: str = ""
     stack_id: str = ""
     wait_s: float = 0
+    created: int = 0  # stacks created
+    moved: int = 0  # files moved into a stack
 
 
 @dataclass(frozen=True)
@@ -241,7 +243,8 @@ class Stacker:
             if not self.dry_run:
                 guard()
                 self._settle(account_id, stack_id, _order_of(view, stack_id), head_id)
-        return _summary(done, last, parent_id)
+        created = sum(step.startswith("create") for step in done)
+        return replace(_summary(done, last, parent_id), created=created, moved=len(done) - created)
 
     def _write(self, account_id: str, step: CreateStack | AddToStack) -> tuple[str, str | None]:
         """One write; returns the stack it touched (and its head, when Frame.io said)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from service.launcher import LocalStack
@@ -79,3 +80,29 @@ def test_the_head_of_the_stack_is_the_highest_version(
     shown = local_stack.api("GET", f"/v4/accounts/{state['account_id']}/version_stacks/{stack['id']}")
     assert shown["data"]["head_version"]["name"] == "promo_v10.mov"
     assert [child["name"] for child in stack["children"]] == ["promo_v10.mov", "promo_v9.mov", "promo_v2.mov"]
+
+
+def scraped(local_stack: LocalStack) -> dict[str, float]:
+    text = httpx.get(f"{local_stack.service_url}/metrics", timeout=5).text
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            values[key] = float(value)
+    return values
+
+
+def test_metrics_count_what_happened(local_stack: LocalStack, folder: str, wait_decided: Callable[..., None]) -> None:
+    before = scraped(local_stack)
+    wait_decided(*[local_stack.upload(folder, name)["id"] for name in ("tease_v1.mov", "tease_v2.mov", "notes.mov")])
+    after = scraped(local_stack)
+
+    def grew(key: str) -> float:
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert grew('autostack_webhooks_total{outcome="queued"}') == 6  # upload.completed and ready, three files
+    assert grew("autostack_stacks_created_total") == 1
+    assert grew('autostack_jobs_total{outcome="declined"}') == 2  # notes.mov, both events
+    assert grew('autostack_frameio_calls_total{endpoint="create_stack",status="201"}') == 1
+    assert grew("autostack_job_duration_seconds_count") >= 6
+    assert after['autostack_queue_depth{queue="autostack"}'] == 0
