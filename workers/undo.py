@@ -146,6 +146,11 @@ def without_held(memory: Memory | NoMemory, assets: Sequence[Asset]) -> list[Ass
     return [asset for asset in assets if asset.id not in held]
 
 
+def unheld_files(memory: Memory | NoMemory, assets: Sequence[Asset]) -> list[FileAsset]:
+    """The files among ``assets`` that no undo holds back (what the stacker may plan with)."""
+    return [asset for asset in without_held(memory, assets) if isinstance(asset, FileAsset)]
+
+
 # -- the pure planner ------------------------------------------------------------------------
 
 

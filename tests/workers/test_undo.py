@@ -12,7 +12,7 @@ import redis
 from tests.workers.conftest import InProcessSandbox
 from workers import decisions, stacker
 from workers.locks import GroupLocks
-from workers.memory import Memory, Write
+from workers.memory import Memory, NoMemory, Write
 from workers.models import FileAsset, StackAsset
 from workers.naming import DEFAULT_RULES
 from workers.planner import Policy
@@ -36,6 +36,7 @@ from workers.undo import (
     plan_window,
     release,
     take_out,
+    unheld_files,
     without_held,
 )
 
@@ -368,6 +369,8 @@ def test_held_back_files_are_neither_targets_nor_peers_of_a_folder_listing(redis
     hold_back(redis_client, "f2", Hold("a_v2.mov", "alice", "", 1.0))
     hold_back(redis_client, "f3", Hold("an_older_name.mov", "alice", "", 1.0))
     assert without_held(memory, [*files, stack]) == [files[0], files[2], stack]
+    assert unheld_files(memory, [*files, stack]) == [files[0], files[2]]
+    assert unheld_files(NoMemory(), files) == files
 
 
 @pytest.mark.xfail(
