@@ -135,7 +135,7 @@ class DeliveryEngine:
             held = self._rng.random() < config.reorder_delivery_rate
             delivery = Delivery(next(self._ids), webhook.id, event, duplicate=copy > 0, held=held)
             self.log.append(delivery)
-            task = asyncio.create_task(self._run(delivery))
+            task = asyncio.create_task(self._guarded_run(delivery))
             delivery.task = task
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -148,6 +148,14 @@ class DeliveryEngine:
         if webhook is None or not webhook.active:
             return "cancelled"
         return None
+
+    async def _guarded_run(self, delivery: Delivery) -> None:
+        """A bug here must not leave a delivery pending for ever: it ends in state ``error``."""
+        try:
+            await self._run(delivery)
+        except Exception as exc:  # recorded in the log the tests read
+            delivery.state = "error"
+            delivery.attempts.append(Attempt(len(delivery.attempts) + 1, time.time(), None, repr(exc), 0.0))
 
     async def _run(self, delivery: Delivery) -> None:
         await self._wait_to_start(delivery)
