@@ -15,14 +15,12 @@ import getpass
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import redis
 
-from service.worker import rules_for
 from workers import decisions
 from workers.decisions import Decision
-from workers.runtime import Runtime
 from workers.settings import Settings
 from workers.undo import (
     Asker,
@@ -35,6 +33,9 @@ from workers.undo import (
     entries_since,
     release,
 )
+
+if TYPE_CHECKING:
+    from workers.runtime import Runtime
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _RELATIVE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.IGNORECASE)
@@ -60,9 +61,9 @@ def parse_since(text: str, now: float) -> float:
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="show the plan and change nothing")
-    parser.add_argument("--reason", default="", help="why (kept in the decision log)")
-    parser.add_argument("--by", default=None, help="who asks (default: the OS user)")
-    parser.add_argument("--account", default=None, help="the Frame.io account id (default: from the decision log)")
+    parser.add_argument("--reason", metavar="TEXT", default="", help="why (kept in the decision log)")
+    parser.add_argument("--by", metavar="NAME", default=None, help="who asks (default: the OS user)")
+    parser.add_argument("--account", metavar="ID", default=None, help="Frame.io account (default: from the log)")
 
 
 def add_undo_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +88,7 @@ def undo_main(
         return _usage(err, "undo", "--folder goes with --since")
     if args.clear and not args.file:
         return _usage(err, "undo", "--clear goes with --file")
-    rt = runtime or Runtime(settings, rules_for(settings))
+    rt = runtime or _runtime(settings)
     client = rt.redis()
     if not _redis_answers(client, err):
         return 1
@@ -105,7 +106,7 @@ def unstack_main(
     args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO, *, runtime: Runtime | None = None
 ) -> int:
     """The ``unstack`` command: every file of the stack back to its folder, bottom first."""
-    rt = runtime or Runtime(settings, rules_for(settings))
+    rt = runtime or _runtime(settings)
     client = rt.redis()
     if not _redis_answers(client, err):
         return 1
@@ -255,6 +256,14 @@ def os_user() -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name and no passwd entry (a bare container)
         return "unknown"
+
+
+def _runtime(settings: Settings) -> Runtime:
+    # Imported here: the parser is built for every command, and these load RQ.
+    from service.worker import rules_for  # noqa: PLC0415
+    from workers.runtime import Runtime  # noqa: PLC0415
+
+    return Runtime(settings, rules_for(settings))
 
 
 def _redis_answers(client: redis.Redis, err: TextIO) -> bool:

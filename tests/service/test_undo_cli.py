@@ -194,10 +194,13 @@ def test_usage_errors_exit_2(cli: Cli) -> None:
     assert code == 2 and "--clear goes with --file" in err
 
 
-def test_redis_down_exits_1(cli: Cli) -> None:
-    cli.settings = load_settings({"REDIS_URL": "redis://127.0.0.1:1/0", "FRAMEIO_TOKEN": "t"})
-    code, _, err = cli.undo("--file", "f1", "--account", "acc")
-    assert code == 1 and "Redis does not answer" in err
+def test_redis_down_exits_1() -> None:
+    settings = load_settings({"REDIS_URL": "redis://127.0.0.1:1/0", "FRAMEIO_TOKEN": "t"})
+    parser = argparse.ArgumentParser()
+    add_undo_arguments(parser)
+    out, err = io.StringIO(), io.StringIO()
+    code = undo_main(parser.parse_args(["--file", "f1", "--account", "acc"]), settings, out, err)
+    assert code == 1 and "Redis does not answer" in err.getvalue()
 
 
 @pytest.mark.parametrize(
