@@ -58,9 +58,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from service.explain import explain_main
+    from service.explain import explain_file, explain_main
 
-    return explain_main(args, sys.stdin, sys.stdout, sys.stderr)
+    if args.file is None:
+        return explain_main(args, sys.stdin, sys.stdout, sys.stderr)
+    import redis
+
+    client = redis.Redis.from_url(_settings().redis_url, socket_timeout=5)
+    try:
+        return explain_file(client, args.file, sys.stdout)
+    finally:
+        client.close()
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from service.backfill import backfill_main
+
+    return backfill_main(args, _settings(), sys.stdout)
+
+
+def cmd_webhooks_register(args: argparse.Namespace) -> int:
+    from service.registration import register_main
+
+    return register_main(args, _settings(), sys.stdout)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -113,10 +133,68 @@ def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     parser.set_defaults(func=cmd_status)
 
 
+def cmd_undo(args: argparse.Namespace) -> int:
+    from service.undo import undo_main
+
+    return undo_main(args, _settings(), sys.stdout, sys.stderr)
+
+
+def cmd_unstack(args: argparse.Namespace) -> int:
+    from service.undo import unstack_main
+
+    return unstack_main(args, _settings(), sys.stdout, sys.stderr)
+
+
+def _add_undo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from service.undo import add_undo_arguments
+
+    parser = sub.add_parser("undo", help="take files autostack stacked back out to their folder")
+    add_undo_arguments(parser)
+    parser.set_defaults(func=cmd_undo)
+
+
+def _add_unstack(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from service.undo import add_unstack_arguments
+
+    parser = sub.add_parser("unstack", help="move every file of a version stack back to its folder, bottom first")
+    add_unstack_arguments(parser)
+    parser.set_defaults(func=cmd_unstack)
+
+
+def _add_backfill(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from service.backfill import add_backfill_arguments
+
+    parser = sub.add_parser("backfill", help="stack the versions uploaded before autostack was listening")
+    add_backfill_arguments(parser)
+    parser.set_defaults(func=cmd_backfill)
+
+
+def _add_webhooks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from service.registration import add_register_arguments
+
+    parser = sub.add_parser("webhooks", help="manage the Frame.io webhook")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    register = actions.add_parser("register", help="create the webhook and print its secret once")
+    add_register_arguments(register)
+    register.set_defaults(func=cmd_webhooks_register)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autostack", description="Stack Frame.io uploads by their names.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_serve, _add_worker, _add_sandbox, _add_demo, _add_explain, _add_status):
+    commands = (
+        _add_serve,
+        _add_worker,
+        _add_sandbox,
+        _add_demo,
+        _add_explain,
+        _add_backfill,
+        _add_webhooks,
+        _add_status,
+        _add_undo,
+        _add_unstack,
+    )
+    for add in commands:
         add(sub)
     return parser
 

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+import redis
+
+from service.tables import table_lines
+from workers import decisions
 from workers.naming import DEFAULT_RULES, Parsed, Rules, parse
 from workers.rules import RulesError, load_rules
 
@@ -33,8 +38,9 @@ def _row(name: str, rules: Rules) -> dict[str, str | int | None]:
 
 
 def _cells(row: dict[str, str | int | None]) -> tuple[str, ...]:
-    shown = ("-" if row[key] is None else str(row[key]) for key in ("name", "group_key", "version", "rule", "reason"))
-    return tuple(cell.replace("\t", " ").replace("\n", " ") for cell in shown)
+    return tuple(
+        "-" if row[key] is None else str(row[key]) for key in ("name", "group_key", "version", "rule", "reason")
+    )
 
 
 def run_explain(names: list[str], rules: Rules, as_json: bool, out: TextIO) -> int:
@@ -44,11 +50,8 @@ def run_explain(names: list[str], rules: Rules, as_json: bool, out: TextIO) -> i
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         return 0
-    table = [_HEADERS, *(_cells(row) for row in rows)]
-    widths = [max(len(line[i]) for line in table) for i in range(len(_HEADERS) - 1)]
-    for line in table:
-        padded = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
-        out.write("  ".join([*padded, line[-1]]).rstrip() + "\n")
+    for line in table_lines(_HEADERS, [_cells(row) for row in rows]):
+        out.write(line + "\n")
     return 0
 
 
@@ -56,6 +59,33 @@ def add_explain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("names", nargs="*", help="file names to explain (default: read them from stdin, one a line)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
     parser.add_argument("--rules", metavar="FILE", type=Path, default=None, help="a naming rules file (TOML)")
+    parser.add_argument(
+        "--file", metavar="ID", default=None, help="show the recorded decisions about one Frame.io file instead"
+    )
+
+
+def explain_file(client: redis.Redis, file_id: str, out: TextIO) -> int:
+    """The decisions recorded about one file, newest first; 1 when there are none."""
+    history = decisions.for_file(client, file_id)
+    if not history:
+        out.write(f"no decision recorded for file {file_id}\n")
+        return 1
+    rows = [
+        (
+            datetime.fromtimestamp(d.at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            d.event,
+            d.outcome,
+            d.name,
+            d.group_key or "-",
+            "-" if d.version is None else str(d.version),
+            d.rule,
+            d.reason,
+        )
+        for d in history
+    ]
+    for line in table_lines(("when (UTC)", "event", "outcome", "name", "group key", "version", "rule", "reason"), rows):
+        out.write(line + "\n")
+    return 0
 
 
 def explain_main(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:

@@ -6,8 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from starlette.testclient import TestClient
 
+from sandbox.app import create_app
+from sandbox.config import SandboxConfig
 from service.processes import start_redis
+from tests.inprocess_sandbox import InProcessSandbox
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,3 +42,11 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[InProcessSandbox]:
+    """The Frame.io sandbox in-process (no rate limits, no transcode delay), fresh for each test."""
+    config = SandboxConfig(seed=7, transcode_delay_s=0.0, rate_limits=False)
+    with TestClient(create_app(config)) as http:
+        yield InProcessSandbox(http, http.get("/_sandbox/state").json())

@@ -71,9 +71,9 @@ class FrameioClient:
         body = self._call("show_file", account_id, "GET", f"/accounts/{account_id}/files/{file_id}")
         return file_from_json(_data_object(body))
 
-    def list_folder_children(self, account_id: str, folder_id: str) -> list[Asset]:
+    def list_folder_children(self, account_id: str, folder_id: str, types: str = "file,version_stack") -> list[Asset]:
         path = f"/accounts/{account_id}/folders/{folder_id}/children"
-        params = {"page_size": str(PAGE_SIZE), "type": "file,version_stack"}
+        params = {"page_size": str(PAGE_SIZE), "type": types}
         return _assets(self._paged("list_folder_children", account_id, path, params))
 
     def show_stack(self, account_id: str, stack_id: str) -> StackAsset:
@@ -86,6 +86,16 @@ class FrameioClient:
         return [file_from_json(item) for item in items if item.get("type", "file") == "file"]
 
     # -- writes ------------------------------------------------------------------------------
+
+    def create_webhook(
+        self, account_id: str, workspace_id: str, name: str, url: str, events: list[str]
+    ) -> dict[str, Any]:
+        """Register a webhook; the answer holds its ``secret``, which Frame.io shows only here."""
+        path = f"/accounts/{account_id}/workspaces/{workspace_id}/webhooks"
+        body = self._call(
+            "webhooks_create", account_id, "POST", path, {"data": {"name": name, "url": url, "events": events}}
+        )
+        return _data_object(body)
 
     def create_stack(self, account_id: str, folder_id: str, file_ids: list[str]) -> StackAsset:
         path = f"/accounts/{account_id}/folders/{folder_id}/version_stacks"

@@ -24,12 +24,17 @@ from workers.planner import Policy
 from workers.ratelimit import RateLimiter, parse_limits
 from workers.settings import Settings
 
+FOREGROUND_MAX_WAIT_S = 3600.0
+
 
 @dataclass
 class Runtime:
     settings: Settings
     rules: Rules = DEFAULT_RULES
     transport: httpx.BaseTransport | None = None
+    # A command-line tool (backfill, undo) waits for the shared limiter in the process; a worker
+    # hands a long wait back to RQ's scheduler instead.
+    foreground: bool = False
     _pid: int = field(default=-1, repr=False)
     _redis: redis.Redis | None = field(default=None, repr=False)
     _frameio: FrameioClient | None = field(default=None, repr=False)
@@ -85,7 +90,8 @@ class Runtime:
             return None
         limits = parse_limits(settings.autostack_rate_limits)
         limiter = RateLimiter(self.redis(), limits, window_scale=settings.autostack_rate_window_scale)
-        return LimitedCalls(limiter, max_inline_wait_s=settings.autostack_max_inline_wait_s)
+        inline = FOREGROUND_MAX_WAIT_S if self.foreground else settings.autostack_max_inline_wait_s
+        return LimitedCalls(limiter, max_inline_wait_s=inline)
 
     def policy(self) -> Policy:
         return Policy(

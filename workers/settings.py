@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # May carry a password (redis://:pw@host), so it is kept out of repr like the secrets.
     redis_url: str = Field(default="redis://localhost:6379/0", repr=False)
     frameio_base_url: str = "https://api.frame.io"
+    # The account the command-line tools (backfill, webhooks register) act in.
+    frameio_account_id: str | None = None
     frameio_token: SecretStr | None = None
     frameio_client_id: str | None = None
     frameio_client_secret: SecretStr | None = None

@@ -16,7 +16,7 @@ from workers.frameio import FrameioClient
 from workers.locks import Guard, LockFactory, group_lock_name, no_lock
 from workers.media import media_kind
 from workers.memory import Memory, NoMemory, Write
-from workers.models import FileAsset, StackAsset
+from workers.models import Asset, FileAsset, StackAsset
 from workers.naming import Declined, Parsed, Rules, parse
 from workers.planner import (
     AddToStack,
@@ -31,6 +31,7 @@ from workers.planner import (
     apply,
     plan,
 )
+from workers.undo import held_back_reason, journal_write, unheld_files
 
 Orientation = Literal["top_first", "bottom_first"]
 
@@ -132,6 +133,8 @@ class Stacker:
             return Outcome("waiting", "the upload has not finished", "not-uploaded", wait_s=not_ready_wait_s)
         if file.parent_id is None:
             return Outcome("nothing", "the file has no parent folder", "no-parent")
+        if (held := held_back_reason(self.memory, file)) is not None:
+            return Outcome("nothing", held, "held-back")
         if coalesce is None:
             return None
         lead, window = coalesce
@@ -139,14 +142,24 @@ class Stacker:
             return Outcome("nothing", "coalesced: the group's first job of this window stacks it", "coalesced")
         return Outcome("waiting", f"gathering the group's versions for {window:g} s", "coalescing", wait_s=window)
 
-    def _decide(self, account_id: str, file: FileAsset, parsed: Parsed) -> Outcome:
+    def stack_listed(self, account_id: str, file: FileAsset, children: list[Asset]) -> Outcome:
+        """Stack ``file``'s group from a listing of its folder the caller already holds (backfill);
+        the listing is treated like a shared one: if Frame.io refuses a write, read afresh."""
+        parsed = parse(file.name, self.rules)
+        if isinstance(parsed, Declined):
+            return Outcome("declined", parsed.reason, parsed.rule, file.name)
+        if (held := held_back_reason(self.memory, file)) is not None:
+            return Outcome("nothing", held, "held-back", file.name)
+        return replace(self._decide(account_id, file, parsed, children), name=file.name, parsed=parsed)
+
+    def _decide(self, account_id: str, file: FileAsset, parsed: Parsed, listed: list[Asset] | None = None) -> Outcome:
         assert file.parent_id is not None
         target = to_version(file, parsed)
         if self.memory.is_known_stack(file.parent_id):
             return Outcome("nothing", f"already in version stack {file.parent_id}", "already-stacked")
         group = group_lock_name(account_id, file.parent_id, target.group_key)
         with self.lock(group) as guard:
-            scene = self._scene(account_id, file.parent_id, target, group, cached=True)
+            scene = self._scene(account_id, file.parent_id, target, group, cached=True, listed=listed)
             if scene is None:
                 reason = f"already in version stack {file.parent_id}"
                 return Outcome("nothing", reason, "already-stacked", stack_id=file.parent_id)
@@ -164,9 +177,19 @@ class Stacker:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _scene(self, account_id: str, parent_id: str, target: Version, group: str, cached: bool) -> Scene | None:
+    def _scene(
+        self,
+        account_id: str,
+        parent_id: str,
+        target: Version,
+        group: str,
+        cached: bool,
+        listed: list[Asset] | None = None,
+    ) -> Scene | None:
         """The folder around ``target``; None when its parent is a version stack (already stacked)."""
-        children = self.memory.listing(parent_id, group, self.not_before) if cached else None
+        children = listed if listed is not None else None
+        if children is None and cached:
+            children = self.memory.listing(parent_id, group, self.not_before)
         from_cache = children is not None
         if children is None:
             fetched_at = self.memory.now()
@@ -176,7 +199,7 @@ class Stacker:
                 self.client.show_stack(account_id, parent_id)  # NotFound here: the parent is gone
                 return None
             self.memory.store_listing(parent_id, children, fetched_at)
-        loose = tuple(self._versions(file for file in children if isinstance(file, FileAsset)))
+        loose = tuple(self._versions(unheld_files(self.memory, children)))
         stacks = tuple(
             self._stack_view(account_id, stack)
             for stack in children
@@ -235,6 +258,7 @@ class Stacker:
             if not self.dry_run:
                 write = Write(_action(last), stack_id, view.folder_id, _moved(last), self.memory.now(), self.job_id)
                 self.memory.remember_write(write, scene.group)
+                journal_write(self.memory, write, account_id)
             view = apply(view, last, stack_id)
             touched.setdefault(stack_id, head_id)
             parent_id = stack_id if target.file_id in _moved(last) else parent_id

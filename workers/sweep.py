@@ -23,6 +23,7 @@ from workers import runtime
 from workers.media import media_kind
 from workers.models import Asset, FileAsset, StackAsset
 from workers.naming import Parsed, Rules, parse
+from workers.undo import without_held
 
 log = logging.getLogger("autostack.sweep")
 
@@ -84,7 +85,7 @@ def _sweep_folder(rt: runtime.Runtime, queue: Queue, account_id: str, folder_id:
     children = rt.frameio().list_folder_children(account_id, folder_id)
     suffix = f"_s{int(time.time())}"
     queued = 0
-    for file_id in groups_with_work(children, rt.rules):
+    for file_id in groups_with_work(without_held(rt.memory(), children), rt.rules):
         job = enqueue_file_event(queue, SWEEP_EVENT, account_id, file_id, rt.settings.autostack_job_timeout_s, suffix)
         queued += job is not None
     return queued

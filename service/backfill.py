@@ -1,0 +1,78 @@
+"""``autostack backfill``: plan every group of a folder tree, show the plan, apply it, resumably."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from service.tables import table_lines
+from service.worker import rules_for
+from workers import runtime
+from workers.backfill import GroupPlan, Progress, apply_plans, plan_folder, walk
+from workers.settings import ConfigError, Settings
+from workers.stacker import Outcome, Stacker
+
+
+def add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--folder", required=True, help="the Frame.io folder id to start from")
+    parser.add_argument("--account", default=None, help="the account id (default: FRAMEIO_ACCOUNT_ID)")
+    parser.add_argument("--recursive", action="store_true", help="walk the subfolders too")
+    parser.add_argument("--dry-run", action="store_true", help="show the plan, write nothing")
+    parser.add_argument("--restart", action="store_true", help="forget the progress of an earlier run")
+
+
+def backfill_main(args: argparse.Namespace, settings: Settings, out: TextIO, rt: runtime.Runtime | None = None) -> int:
+    account_id = args.account or settings.frameio_account_id
+    if not account_id:
+        raise ConfigError("set --account or FRAMEIO_ACCOUNT_ID")
+    settings.require_frameio_credentials()
+    rt = rt or runtime.Runtime(settings, rules_for(settings), foreground=True)
+    client, policy = rt.frameio(), rt.policy()
+    plans = [
+        p
+        for folder in walk(client, account_id, args.folder, args.recursive)
+        for p in plan_folder(folder, rt.rules, policy)
+    ]
+    print_plan(plans, out)
+    if args.dry_run or not plans:
+        return 0
+    progress = Progress(rt.redis(), args.folder)
+    if args.restart:
+        progress.clear()
+    stacker = Stacker(client, rt.rules, policy, lock=rt.locks().hold, memory=rt.memory(), job_id="backfill")
+    try:
+        outcomes = apply_plans(stacker, account_id, plans, progress, lambda *row: _progress_line(out, *row))
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again to resume", file=out)
+        return 130
+    print(f"\ndone: {_summary(outcomes)}", file=out)
+    return 0
+
+
+def print_plan(plans: list[GroupPlan], out: TextIO) -> None:
+    if not plans:
+        print("nothing to stack", file=out)
+        return
+    rows = [(p.folder.path, p.group_key, p.action, p.detail) for p in plans]
+    for line in table_lines(("folder", "group key", "action", "detail"), rows):
+        print(line, file=out)
+    counts = {action: sum(p.action == action for p in plans) for action in ("create", "add", "skip")}
+    print(
+        f"\n{len(plans)} groups: {counts['create']} to create, {counts['add']} to add to, {counts['skip']} skipped",
+        file=out,
+    )
+
+
+def _progress_line(out: TextIO, index: int, total: int, plan: GroupPlan, outcome: Outcome | None) -> None:
+    state = "skipped" if outcome is None else outcome.outcome
+    width = 30
+    filled = width * index // total
+    bar = "#" * filled + "-" * (width - filled)
+    print(f"\r[{bar}] {index}/{total} {plan.group_key[:40]:<40} {state:<9}", end="", file=out, flush=True)
+
+
+def _summary(outcomes: list[Outcome]) -> str:
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    return ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "nothing applied"
