@@ -128,6 +128,8 @@ class GaveUp(Exception):
 def _retry_later(rt: runtime.Runtime, error: RetryableError, run: Run) -> Outcome:
     failures = run.failures if isinstance(error, Throttled) else run.failures + 1
     delay = retry_delay(error, max(1, failures), random.random())
+    if delay is not None and not isinstance(error, Throttled):
+        delay *= rt.settings.autostack_retry_scale
     if delay is None:
         return Outcome("failed", f"gave up after {failures} failures: {error}", "gave-up")
     run.again(rt.queue(), delay, failures=failures, not_before=0.0)

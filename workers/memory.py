@@ -26,6 +26,8 @@ STACK_KEY = "autostack:stack:{stack_id}"
 LISTING_KEY = "autostack:listing:{folder_id}"
 GROUP_WRITE_KEY = "autostack:group-write:{name}"
 WRITE_KEY = "autostack:write:{file_id}"
+UNSETTLED_KEY = "autostack:unsettled:{stack_id}"
+UNSETTLED_TTL_S = 7 * 24 * 3600
 STACK_TTL_S = 30 * 24 * 3600
 WRITE_TTL_S = 90 * 24 * 3600
 
@@ -75,6 +77,16 @@ class Memory:
     def forget_write(self, file_id: str) -> None:
         self.client.delete(WRITE_KEY.format(file_id=file_id))
 
+    def mark_unsettled(self, stack_id: str) -> None:
+        """Before a move: until the stack is read back and ordered, a re-run must settle it."""
+        self.client.set(UNSETTLED_KEY.format(stack_id=stack_id), "1", ex=UNSETTLED_TTL_S)
+
+    def is_unsettled(self, stack_id: str) -> bool:
+        return bool(self.client.exists(UNSETTLED_KEY.format(stack_id=stack_id)))
+
+    def settled(self, stack_id: str) -> None:
+        self.client.delete(UNSETTLED_KEY.format(stack_id=stack_id))
+
     # -- folder listings -------------------------------------------------------------------
 
     def listing(self, folder_id: str, group: str, not_before: float) -> list[Asset] | None:
@@ -123,6 +135,15 @@ class NoMemory:
         return False
 
     def remember_write(self, write: Write, group: str) -> None:
+        return None
+
+    def mark_unsettled(self, stack_id: str) -> None:
+        return None
+
+    def is_unsettled(self, stack_id: str) -> bool:
+        return False
+
+    def settled(self, stack_id: str) -> None:
         return None
 
     def listing(self, folder_id: str, group: str, not_before: float) -> list[Asset] | None:

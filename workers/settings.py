@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     autostack_rate_limiter: bool = True
     autostack_rate_limits: str = ""
     autostack_rate_window_scale: float = Field(default=1.0, gt=0, le=100)
+    # Multiplies the retry policy's waits. Frame.io asks for >= 30 s after a 5xx: keep 1 in
+    # production; tests and benchmarks shrink it.
+    autostack_retry_scale: float = Field(default=1.0, gt=0, le=1)
     autostack_max_inline_wait_s: float = Field(default=2.0, ge=0, le=30)
 
     @field_validator("frameio_token", "frameio_client_id", "frameio_client_secret", "autostack_rules", mode="before")

@@ -155,6 +155,8 @@ class Stacker:
     def _decide(self, account_id: str, file: FileAsset, parsed: Parsed, listed: list[Asset] | None = None) -> Outcome:
         assert file.parent_id is not None
         target = to_version(file, parsed)
+        if self.memory.is_unsettled(file.parent_id):
+            return self._resettle(account_id, file.parent_id, target)
         if self.memory.is_known_stack(file.parent_id):
             return Outcome("nothing", f"already in version stack {file.parent_id}", "already-stacked")
         group = group_lock_name(account_id, file.parent_id, target.group_key)
@@ -270,6 +272,22 @@ class Stacker:
         created = sum(step.startswith("create") for step in done)
         return replace(_summary(done, last, parent_id), created=created, moved=len(done) - created)
 
+    def _resettle(self, account_id: str, stack_id: str, target: Version) -> Outcome:
+        """A job that moved a file into ``stack_id`` died before ordering it: order it now."""
+        stack = self.client.show_stack(account_id, stack_id)
+        folder_id = stack.parent_id or ""
+        with self.lock(group_lock_name(account_id, folder_id, target.group_key)) as guard:
+            listed = self.client.list_stack_children(account_id, stack_id)
+            self._learn(listed, stack.head_version_id)
+            members = self._versions(self._bottom_to_top(listed))
+            if len(members) == len(listed):  # every member parsed: version order is the whole order
+                desired = tuple(member.file_id for member in sorted(members, key=lambda member: member.sort_key))
+                guard()
+                self._settle(account_id, stack_id, desired, stack.head_version_id)
+        return Outcome(
+            "nothing", f"already in version stack {stack_id}; its order checked", "settled", stack_id=stack_id
+        )
+
     def _write(self, account_id: str, step: CreateStack | AddToStack) -> tuple[str, str | None]:
         """One write; returns the stack it touched (and its head, when Frame.io said)."""
         if isinstance(step, CreateStack):
@@ -278,6 +296,7 @@ class Stacker:
             stack = self.client.create_stack(account_id, step.folder_id, list(step.file_ids))
             return stack.id, stack.head_version_id
         if not self.dry_run:
+            self.memory.mark_unsettled(step.stack_id)
             self.client.move_file(account_id, step.file_id, step.stack_id)
         return step.stack_id, None
 
@@ -292,6 +311,7 @@ class Stacker:
             raise ServerError("list_stack_children", None, f"{len(missing)} file(s) not yet in the stack")
         for file_id, body in reorders(actual, list(desired)):
             self.client.reorder(account_id, stack_id, file_id, body)
+        self.memory.settled(stack_id)
 
 
 def _action(step: CreateStack | AddToStack) -> str:
