@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from workers.logs import configure_logging
 from workers.settings import ConfigError, Settings, load_settings
 
 Command = Callable[[argparse.Namespace], int]
@@ -27,6 +28,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.app import create_app
 
     settings = _settings()
+    configure_logging(settings.autostack_log_format)
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -35,6 +37,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         timeout_graceful_shutdown=args.graceful_timeout,
         access_log=False,
+        log_config=None,  # keep the JSON logging configured above
     )
     return 0
 
@@ -42,7 +45,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from service.worker import run_worker
 
-    return run_worker(_settings(), burst=args.burst, name=args.name)
+    settings = _settings()
+    configure_logging(settings.autostack_log_format)
+    return run_worker(settings, burst=args.burst, name=args.name)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse
 from service.events import Event, MalformedEvent, parse_event
 from service.signature import SignatureError, verify
 from workers.jobs import enqueue_file_event
+from workers.logs import bind
 from workers.settings import Settings
 
 log = logging.getLogger("autostack.webhooks")
@@ -75,8 +77,11 @@ def _single(request: Request, name: str) -> str | None:
 
 async def receive(request: Request) -> JSONResponse:
     context: WebhookContext = request.app.state.webhooks
+    bind(request_id=uuid.uuid4().hex[:16])
     response, outcome = await _receive(request, context)
     context.outcomes[outcome] += 1
+    if outcome != "queued":
+        log.info("webhook answered %s (%s)", response.status_code, outcome)
     return response
 
 

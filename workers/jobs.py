@@ -16,7 +16,7 @@ from dataclasses import astuple, dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from rq import Queue, Retry
+from rq import Queue, Retry, get_current_job
 from rq.exceptions import DuplicateJobError
 
 from workers import metrics, runtime
@@ -24,6 +24,7 @@ from workers.coalesce import lead_or_follow
 from workers.decisions import Decision, record
 from workers.errors import LockBusy, LockLost, PermanentError, RetryableError
 from workers.limiting import Throttled
+from workers.logs import bind
 from workers.retry import retry_delay
 from workers.stacker import Outcome, Stacker
 from workers.sweep import note_folder
@@ -107,6 +108,8 @@ def handle_file_event(
     the next run re-reads everything before it writes, so a write is never replayed blindly."""
     rt = runtime.current()
     run = Run(account_id, file_id, event_type, waits, failures, not_before)
+    job = get_current_job()
+    bind(job_id=job.id if job else "", file_id=file_id, account_id=account_id, event_type=event_type)
     started = time.monotonic()
     try:
         outcome = _outcome(rt, run)

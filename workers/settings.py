@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     # Newest first: during a rotation both the new and the old secret verify.
     frameio_webhook_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = ()
 
+    autostack_log_format: Literal["json", "text"] = "json"
     autostack_rules: Path | None = None
     autostack_dry_run: bool = False
     autostack_queue: str = Field(default="autostack", min_length=1)
