@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from sandbox import routes_control, routes_files, routes_folders, routes_stacks, routes_webhooks
+from sandbox import ims, routes_control, routes_files, routes_folders, routes_stacks, routes_webhooks
 from sandbox.config import SandboxConfig
 from sandbox.errors import error_body
 from sandbox.gateway import RAW_SEND
@@ -55,6 +55,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         *routes_stacks.ROUTES,
         *routes_webhooks.ROUTES,
         *routes_control.ROUTES,
+        *ims.ROUTES,
     ]
     app = SandboxApp(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found, 405: _wrong_method})
     app.state.sandbox = sandbox

@@ -145,8 +145,36 @@ class FrameioClient:
         payload: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
+        token = self._token()
+        response = self._send(endpoint, account_id, method, path, payload, params, token)
+        if response.status_code == 401:
+            # Refused before any work was done, so one retry is safe even for a write.
+            fresh = self._fresh_token(token)
+            if fresh is not None:
+                response = self._send(endpoint, account_id, method, path, payload, params, fresh)
+        return _checked(endpoint, response)
+
+    def _fresh_token(self, refused: str) -> str | None:
+        """After a 401 to ``refused``: drop it (for every worker) and return a different one, if any."""
+        invalidate = getattr(self._token, "invalidate", None)
+        if invalidate is None:
+            return None
+        invalidate(refused)
+        fresh = self._token()
+        return fresh if fresh != refused else None
+
+    def _send(
+        self,
+        endpoint: str,
+        account_id: str,
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None,
+        params: dict[str, str] | None,
+        token: str,
+    ) -> httpx.Response:
         self._observer.before(account_id, endpoint)
-        headers = {"authorization": f"Bearer {self._token()}"}
+        headers = {"authorization": f"Bearer {token}"}
         try:
             response = self._http.request(method, path, json=payload, params=params, headers=headers)
         except httpx.TimeoutException:
@@ -156,7 +184,7 @@ class FrameioClient:
             self._observer.after(account_id, endpoint, None, None)
             raise TransportError(endpoint, None, type(exc).__name__) from None
         self._observer.after(account_id, endpoint, response.status_code, response.headers)
-        return _checked(endpoint, response)
+        return response
 
 
 def _checked(endpoint: str, response: httpx.Response) -> dict[str, Any]:

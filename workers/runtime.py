@@ -14,6 +14,7 @@ import httpx
 import redis
 from rq import Queue
 
+from workers.auth import token_source
 from workers.frameio import FrameioClient
 from workers.limiting import LimitedCalls
 from workers.locks import GroupLocks
@@ -61,9 +62,10 @@ class Runtime:
     def frameio(self) -> FrameioClient:
         self._fresh()
         if self._frameio is None:
+            ims_http = httpx.Client(transport=self.transport, timeout=self.settings.frameio_timeout_s)
             self._frameio = FrameioClient(
                 self.settings.frameio_base_url,
-                self._token,
+                token_source(self.settings, self.redis(), ims_http),
                 transport=self.transport,
                 timeout=self.settings.frameio_timeout_s,
                 observer=self._counter(),
@@ -104,12 +106,6 @@ class Runtime:
 
     def locks(self) -> GroupLocks:
         return GroupLocks(self.redis(), timeout_s=self.settings.autostack_lock_timeout_s)
-
-    def _token(self) -> str:
-        token = self.settings.frameio_token
-        if token is None:
-            raise RuntimeError("no Frame.io credentials configured")
-        return token.get_secret_value()
 
 
 _current: Runtime | None = None

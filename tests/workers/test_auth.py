@@ -186,7 +186,6 @@ def test_a_401_storm_triggers_exactly_one_refresh(world: World) -> None:
     assert world.frameio(fresh.pop()) == 200
 
 
-@pytest.mark.xfail(strict=True, reason="needs FrameioClient 401 retry")
 def test_frameio_client_meets_a_revoked_token_with_one_refresh(world: World) -> None:
     source = world.source()
     client = FrameioClient("http://sandbox", source, transport=world.sandbox.transport())
@@ -455,7 +454,6 @@ class FakeFrameio:
         return httpx.Response(200, json={"data": {"id": "f1", "type": "file", "name": "a.mov"}})
 
 
-@pytest.mark.xfail(strict=True, reason="needs FrameioClient 401 retry")
 def test_frameio_client_retries_once_with_a_fresh_token_after_a_401(redis_client: redis.Redis) -> None:
     fake, frameio = FakeIms(), FakeFrameio()
     source = s2s(redis_client, fake)
