@@ -15,7 +15,15 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from workers.errors import FrameioError, TransportError, error_for_status
-from workers.models import Asset, FileAsset, StackAsset, asset_from_json, file_from_json, stack_from_json
+from workers.models import (
+    Asset,
+    FileAsset,
+    FolderAsset,
+    StackAsset,
+    asset_from_json,
+    file_from_json,
+    stack_from_json,
+)
 
 PAGE_SIZE = 100
 MAX_PAGES = 10_000
@@ -75,6 +83,14 @@ class FrameioClient:
         path = f"/accounts/{account_id}/folders/{folder_id}/children"
         params = {"page_size": str(PAGE_SIZE), "type": types}
         return _assets(self._paged("list_folder_children", account_id, path, params))
+
+    def show_folder(self, account_id: str, folder_id: str) -> FolderAsset:
+        body = self._call("show_folder", account_id, "GET", f"/accounts/{account_id}/folders/{folder_id}")
+        data = _data_object(body)
+        parent = data.get("parent_id")
+        return FolderAsset(
+            str(data.get("id", "")), str(data.get("name", "")), parent if isinstance(parent, str) else None
+        )
 
     def show_stack(self, account_id: str, stack_id: str) -> StackAsset:
         body = self._call("show_stack", account_id, "GET", f"/accounts/{account_id}/version_stacks/{stack_id}")

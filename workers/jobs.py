@@ -26,6 +26,7 @@ from workers.errors import LockBusy, LockLost, PermanentError, RetryableError
 from workers.limiting import Throttled
 from workers.logs import bind
 from workers.retry import retry_delay
+from workers.scope import FolderScope
 from workers.stacker import Outcome, Stacker
 from workers.sweep import note_folder
 
@@ -150,6 +151,7 @@ def _outcome(rt: runtime.Runtime, run: Run) -> Outcome:
         lock=rt.locks().hold,
         memory=memory,
         job_id=run.file_id,
+        scope=FolderScope(rt.frameio(), rt.redis(), settings.autostack_folders),
     )
     window = settings.autostack_coalesce_window_s
     coalesce = None

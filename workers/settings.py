@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     autostack_event_types: Annotated[tuple[str, ...], NoDecode] = DEFAULT_EVENT_TYPES
     # Scope: when non-empty, only events from these projects are acted upon.
     autostack_projects: Annotated[tuple[str, ...], NoDecode] = ()
+    # Scope by folder: ids, or paths from the project's root ("/Dailies"); empty = everywhere.
+    autostack_folders: Annotated[tuple[str, ...], NoDecode] = ()
     autostack_max_body_bytes: int = Field(default=256 * 1024, gt=0)
     autostack_timestamp_tolerance_s: int = Field(default=300, gt=0)
     autostack_dedupe_ttl_s: int = Field(default=24 * 3600, gt=0)
@@ -92,7 +94,9 @@ class Settings(BaseSettings):
         # `FRAMEIO_TOKEN=` in an env file means "not set", not "an empty token".
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("frameio_webhook_secrets", "autostack_event_types", "autostack_projects", mode="before")
+    @field_validator(
+        "frameio_webhook_secrets", "autostack_event_types", "autostack_projects", "autostack_folders", mode="before"
+    )
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

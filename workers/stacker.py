@@ -31,6 +31,7 @@ from workers.planner import (
     apply,
     plan,
 )
+from workers.scope import FolderScope
 from workers.undo import held_back_reason, journal_write, unheld_files
 
 Orientation = Literal["top_first", "bottom_first"]
@@ -87,6 +88,7 @@ class Stacker:
         lock: LockFactory = no_lock,
         memory: Memory | NoMemory | None = None,
         job_id: str = "",
+        scope: FolderScope | None = None,
     ) -> None:
         self.client = client
         self.rules = rules
@@ -95,6 +97,7 @@ class Stacker:
         self.lock = lock
         self.memory = memory or NoMemory()
         self.job_id = job_id
+        self.scope = scope
         self.not_before = 0.0
         self.orientation: Orientation | None = None
 
@@ -133,8 +136,9 @@ class Stacker:
             return Outcome("waiting", "the upload has not finished", "not-uploaded", wait_s=not_ready_wait_s)
         if file.parent_id is None:
             return Outcome("nothing", "the file has no parent folder", "no-parent")
-        if (held := held_back_reason(self.memory, file)) is not None:
-            return Outcome("nothing", held, "held-back")
+        left_alone = self._left_alone(account_id, file, file.parent_id)
+        if left_alone is not None:
+            return left_alone
         if coalesce is None:
             return None
         lead, window = coalesce
@@ -151,6 +155,22 @@ class Stacker:
         if (held := held_back_reason(self.memory, file)) is not None:
             return Outcome("nothing", held, "held-back", file.name)
         return replace(self._decide(account_id, file, parsed, children), name=file.name, parsed=parsed)
+
+    def _left_alone(self, account_id: str, file: FileAsset, parent_id: str) -> Outcome | None:
+        """A file a person took out of a stack, or outside the configured folders."""
+        if (held := held_back_reason(self.memory, file)) is not None:
+            return Outcome("nothing", held, "held-back")
+        if not self._in_scope(account_id, parent_id):
+            return Outcome("nothing", "the folder is outside autostack's scope (AUTOSTACK_FOLDERS)", "out-of-scope")
+        return None
+
+    def _in_scope(self, account_id: str, parent_id: str) -> bool:
+        if self.scope is None or not self.scope.entries:
+            return True
+        try:
+            return self.scope.allows(account_id, parent_id)
+        except NotFound:
+            return True  # the parent is a version stack: the file is already stacked, nothing to write
 
     def _decide(self, account_id: str, file: FileAsset, parsed: Parsed, listed: list[Asset] | None = None) -> Outcome:
         assert file.parent_id is not None
