@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+from pathlib import Path
 
 import pytest
 import redis
@@ -120,3 +121,15 @@ def test_explain_file_lists_a_files_decisions_newest_first(redis_client: redis.R
     lines = out.getvalue().splitlines()
     assert "stacked" in lines[1] and "waiting" in lines[2]
     assert explain_file(redis_client, "nope", io.StringIO()) == 1
+
+
+def test_a_worker_with_a_bad_rules_file_stops_at_start_up_naming_the_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('annotation_words = ["ok"]\n[toggles]\nlast_token_wins = "yes"\n')
+    monkeypatch.setenv("FRAMEIO_TOKEN", "t")
+    monkeypatch.setenv("AUTOSTACK_RULES", str(rules))
+    assert main(["worker"]) == 2
+    err = capsys.readouterr().err
+    assert "AUTOSTACK_RULES" in err and "last_token_wins" in err and "line 3" in err
