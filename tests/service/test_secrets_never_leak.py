@@ -112,7 +112,11 @@ def dump_redis(client: redis.Redis) -> dict[str, bytes]:
 
 @dataclass
 class Evidence:
+    mode: str
     secrets: dict[str, str]
+    env: dict[str, str] = field(default_factory=dict)
+    issued_tokens: list[str] = field(default_factory=list)
+    ims_calls: int = 0
     logs: dict[str, bytes] = field(default_factory=dict)
     redis: dict[str, bytes] = field(default_factory=dict)
     jobs: dict[str, bytes] = field(default_factory=dict)
@@ -167,14 +171,18 @@ def _fault(stack: LocalStack, status: int, count: int) -> None:
     httpx.post(f"{stack.sandbox_url}/_sandbox/faults", json=fault, timeout=5).raise_for_status()
 
 
+def _ims(stack: LocalStack, knobs: dict[str, object]) -> None:
+    httpx.patch(f"{stack.sandbox_url}/_sandbox/ims", json=knobs, timeout=5).raise_for_status()
+
+
 def _clear_faults(stack: LocalStack) -> None:
     httpx.delete(f"{stack.sandbox_url}/_sandbox/faults", timeout=5).raise_for_status()
 
 
-def _decided(stack: LocalStack, file_id: str, code: str) -> bool:
+def _decided(stack: LocalStack, file_id: str, *codes: str) -> bool:
     client = stack.redis()
     try:
-        return any(decision.code == code for decision in decisions.for_file(client, file_id))
+        return any(decision.code in codes for decision in decisions.for_file(client, file_id))
     finally:
         client.close()
 
@@ -222,20 +230,28 @@ def _deliver_hostile(stack: LocalStack, evidence: Evidence) -> None:
     wait_until(lambda: _decided(stack, missing, "http-404"), 30, what="the unknown file's job to fail with 404")
 
 
+def _refused(stack: LocalStack, evidence: Evidence, folder: str, status: int) -> None:
+    """Frame.io answers ``status`` to every show_file until the upload's job has decided."""
+    _fault(stack, status, 50)
+    codes = [f"http-{status}"]
+    if evidence.mode == "ims" and status == 401:
+        # The worker drops the refused token and asks IMS for a new one, which IMS refuses (400).
+        _ims(stack, {"fail_next": [400, 400, 400]})
+        codes.append("http-400")
+    file_id = stack.upload(folder, f"leak_sh0{status}_comp_v001.mov")["id"]
+    evidence.uploaded.append(file_id)
+    wait_until(functools.partial(_decided, stack, file_id, *codes), 30, what=f"a {status} decision")
+    _clear_faults(stack)
+
+
 def _drive(stack: LocalStack, evidence: Evidence) -> None:
     folder = stack.create_folder("leak-check")
     for name in ("leak_sh010_comp_v001.mov", "leak_sh010_comp_v002.mov", "A004C010_20230610_R1JL.mov"):
         evidence.uploaded.append(stack.upload(folder, name)["id"])
     stack.wait_idle(60, expected_deliveries=2 * len(stack.uploaded))
 
-    # Frame.io refuses the token, then forbids: permanent failures, recorded as decisions.
-    for status in (401, 403):
-        _fault(stack, status, 50)
-        file_id = stack.upload(folder, f"leak_sh0{status}_comp_v001.mov")["id"]
-        evidence.uploaded.append(file_id)
-        wait_until(functools.partial(_decided, stack, file_id, f"http-{status}"), 30, what=f"a {status} decision")
-        _clear_faults(stack)
-        stack.wait_idle(60, expected_deliveries=2 * len(stack.uploaded))
+    _refused(stack, evidence, folder, 403)  # a permanent failure, recorded as a decision
+    stack.wait_idle(60, expected_deliveries=2 * len(stack.uploaded))
 
     _deliver_hostile(stack, evidence)
     stack.wait_idle(60, expected_deliveries=2 * len(stack.uploaded))
@@ -251,7 +267,7 @@ def _drive(stack: LocalStack, evidence: Evidence) -> None:
         evidence.scheduled = queue.scheduled_job_registry.count
 
         # The eighth 500 in a row: the job gives up into RQ's failed registry. The job is queued as
-        # workers/jobs.py's _retry_later queues a retry (no RQ Retry), seven failures already counted.
+        # workers/jobs.py queues a retry (no RQ Retry), seven failures already counted.
         _fault(stack, 500, 5)
         queue.enqueue(
             handle_file_event,
@@ -268,8 +284,26 @@ def _drive(stack: LocalStack, evidence: Evidence) -> None:
     finally:
         client.close()
 
+    # Last, since with IMS credentials it leaves the worker without a token for a while: Frame.io
+    # refuses the token.
+    _note_issued_tokens(stack, evidence)
+    _refused(stack, evidence, folder, 401)
+
+
+def _note_issued_tokens(stack: LocalStack, evidence: Evidence) -> None:
+    """The IMS access tokens autostack keeps in Redis right now (secrets too, from then on)."""
+    client: Any = stack.redis()
+    try:
+        for key in client.scan_iter(match="autostack:ims:token:*"):
+            token = client.hget(key, "token") if client.type(key) == b"hash" else None
+            if token and token.decode() not in evidence.issued_tokens:
+                evidence.issued_tokens.append(token.decode())
+    finally:
+        client.close()
+
 
 def _collect(stack: LocalStack, evidence: Evidence) -> None:
+    _note_issued_tokens(stack, evidence)
     client = stack.redis()
     try:
         evidence.redis = dump_redis(client)
@@ -288,7 +322,7 @@ def _collect(stack: LocalStack, evidence: Evidence) -> None:
         evidence.decisions = decisions.latest(client, 10_000)
     finally:
         client.close()
-    env = {**stack.env(), "FRAMEIO_CLIENT_ID": CLIENT_ID, "FRAMEIO_CLIENT_SECRET": CLIENT_SECRET}
+    env = {**stack.env(), **evidence.env}
     done = subprocess.run(
         autostack_argv("status", "--last", "1000"), env=env, capture_output=True, timeout=60, check=False
     )
@@ -296,34 +330,58 @@ def _collect(stack: LocalStack, evidence: Evidence) -> None:
     evidence.status_output = done.stdout + done.stderr
 
 
-@pytest.fixture(scope="module")
-def evidence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Evidence]:
-    workdir = tmp_path_factory.mktemp("leak")
+def _start(mode: str, workdir: Path, redis_url: str) -> tuple[LocalStack, dict[str, str]]:
+    """A LocalStack whose worker gets its Frame.io token as configured (``static-token``: the
+    sandbox's token as FRAMEIO_TOKEN, client credentials set too but unused; ``ims``: only client
+    credentials, exchanged at the sandbox's IMS stand-in)."""
+    env = {
+        "FRAMEIO_CLIENT_ID": CLIENT_ID,
+        "FRAMEIO_CLIENT_SECRET": CLIENT_SECRET,
+        "AUTOSTACK_COALESCE_WINDOW_S": "0.5",
+    }
+    if mode == "ims":
+        env["FRAMEIO_TOKEN"] = ""
+    stack = LocalStack.start(
+        workers=1 if mode == "static-token" else 0,
+        redis_url=redis_url,
+        workdir=workdir,
+        sandbox_config={"token": TOKEN, "transcode_delay_s": 0.2},
+        env=env,
+    )
+    if mode == "ims":
+        try:
+            _ims(stack, {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+            env["FRAMEIO_IMS_URL"] = stack.sandbox_url
+            stack.add_worker(env)
+        except BaseException:
+            stack.stop()
+            raise
+    return stack, env
+
+
+@pytest.fixture(scope="module", params=["static-token", "ims"])
+def evidence(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Evidence]:
+    mode: str = request.param
+    workdir = tmp_path_factory.mktemp(f"leak-{mode}")
     redis_child, redis_url = start_redis_with_password(workdir)
     stack: LocalStack | None = None
     try:
-        stack = LocalStack.start(
-            workers=1,
-            redis_url=redis_url,
-            workdir=workdir,
-            sandbox_config={"token": TOKEN, "transcode_delay_s": 0.2},
-            env={
-                "FRAMEIO_CLIENT_ID": CLIENT_ID,
-                "FRAMEIO_CLIENT_SECRET": CLIENT_SECRET,
-                "AUTOSTACK_COALESCE_WINDOW_S": "0.5",
-            },
-        )
+        stack, env = _start(mode, workdir, redis_url)
         assert stack.state["token"] == TOKEN and stack.secret
         found = Evidence(
+            mode,
             secrets={
                 "FRAMEIO_TOKEN": TOKEN,
                 "FRAMEIO_WEBHOOK_SECRETS": stack.secret,
                 "FRAMEIO_CLIENT_SECRET": CLIENT_SECRET,
                 "REDIS_URL password": REDIS_PASSWORD,
-            }
+            },
+            env=env,
         )
         _drive(stack, found)
         _collect(stack, found)
+        calls = httpx.get(f"{stack.sandbox_url}/_sandbox/calls", timeout=5).json()["calls"]
+        found.ims_calls = sum(call["count"] for call in calls if call["endpoint"] == "ims_token")
     finally:
         if stack is not None:
             stack.stop()
@@ -335,6 +393,14 @@ def evidence(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Evidence]:
 
 # -- the searches --------------------------------------------------------------------------------
 
+IMS_TOKEN_KEY = "redis hash autostack:ims:token:"
+
+
+def with_issued_tokens(evidence: Evidence) -> dict[str, str]:
+    """The configured secrets and every access token IMS issued during the run."""
+    issued = {f"IMS access token {n}": token for n, token in enumerate(evidence.issued_tokens, 1)}
+    return {**evidence.secrets, **issued}
+
 
 @pytest.mark.e2e
 class TestARunOfTheRealProcesses:
@@ -342,7 +408,12 @@ class TestARunOfTheRealProcesses:
         """The searches below mean something only if there was something to search."""
         codes = {decision.code for decision in evidence.decisions}
         outcomes = {decision.outcome for decision in evidence.decisions}
-        assert {"http-401", "http-403", "http-404", "retry"} <= codes, codes
+        assert {"http-403", "http-404", "retry"} <= codes, codes
+        assert codes & {"http-401", "http-400"}, codes
+        if evidence.mode == "ims":  # the secret was really sent, and a token really issued and stored
+            assert evidence.ims_calls >= 2 and evidence.issued_tokens
+        else:
+            assert evidence.ims_calls == 0 and not evidence.issued_tokens
         assert outcomes & {"stacked", "added"}, outcomes
         assert evidence.scheduled >= 1
         assert len(evidence.failed) == 1
@@ -360,31 +431,38 @@ class TestARunOfTheRealProcesses:
         assert all(file_id.encode() in job_data for file_id in evidence.uploaded)
 
     def test_no_log_file_holds_a_secret(self, evidence: Evidence) -> None:
-        assert search(evidence.secrets, {f"log {name}": blob for name, blob in evidence.logs.items()}) == []
+        blobs = {f"log {name}": blob for name, blob in evidence.logs.items()}
+        assert search(with_issued_tokens(evidence), blobs) == []
 
     def test_no_redis_key_or_value_holds_a_secret(self, evidence: Evidence) -> None:
+        """Only an IMS-issued access token is kept in Redis, by design (one token for every worker),
+        and only in its own key; no configured secret is anywhere."""
         assert len(evidence.redis) > 10
         assert search(evidence.secrets, evidence.redis) == []
+        elsewhere = {where: blob for where, blob in evidence.redis.items() if not where.startswith(IMS_TOKEN_KEY)}
+        assert search(with_issued_tokens(evidence), elsewhere) == []
 
     def test_no_job_argument_meta_or_result_holds_a_secret(self, evidence: Evidence) -> None:
         assert evidence.jobs
-        assert search(evidence.secrets, {f"job {job_id}": blob for job_id, blob in evidence.jobs.items()}) == []
+        blobs = {f"job {job_id}": blob for job_id, blob in evidence.jobs.items()}
+        assert search(with_issued_tokens(evidence), blobs) == []
 
     def test_the_failed_registry_exc_info_holds_no_secret(self, evidence: Evidence) -> None:
-        assert search(evidence.secrets, {f"failed {job_id}": blob for job_id, blob in evidence.failed.items()}) == []
+        blobs = {f"failed {job_id}": blob for job_id, blob in evidence.failed.items()}
+        assert search(with_issued_tokens(evidence), blobs) == []
 
     def test_the_decision_log_holds_no_secret(self, evidence: Evidence) -> None:
         assert evidence.decisions
         blobs = {f"decision {i}": d.to_json().encode() for i, d in enumerate(evidence.decisions)}
-        assert search(evidence.secrets, blobs) == []
+        assert search(with_issued_tokens(evidence), blobs) == []
 
     def test_no_http_answer_holds_a_secret(self, evidence: Evidence) -> None:
         blobs = {f"answer {name}": body for name, (_, body) in evidence.answers.items()}
-        assert search(evidence.secrets, blobs) == []
+        assert search(with_issued_tokens(evidence), blobs) == []
 
     def test_autostack_status_shows_no_secret(self, evidence: Evidence) -> None:
         assert b"decisions" in evidence.status_output
-        assert search(evidence.secrets, {"autostack status": evidence.status_output}) == []
+        assert search(with_issued_tokens(evidence), {"autostack status": evidence.status_output}) == []
 
 
 def test_the_search_finds_a_planted_secret(redis_client: redis.Redis) -> None:
