@@ -39,6 +39,7 @@ import hashlib
 import hmac
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -251,9 +252,57 @@ async def open_loop(port: int, requests: Requests, rate: float, seconds: float, 
 class Server:
     name: str
     port: int
+    pid: int
 
 
-def _start_servers(workdir: Path, children: list[Child]) -> tuple[Server, Server, str]:
+def _process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot (Linux /proc)."""
+    values = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+class CpuMeter:
+    """Who used the CPU during a run: the server, Redis, this load generator, the whole machine (other
+    processes included: on a shared machine their load shows here). Empty where /proc is missing."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.before: dict[str, float] = {}
+        self.machine: tuple[int, int] = (0, 0)
+        self.started = 0.0
+
+    def _sample(self) -> dict[str, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        sample = {name: _process_cpu_s(pid) for name, pid in self.pids.items()}
+        sample["load generator"] = usage.ru_utime + usage.ru_stime
+        return sample
+
+    def start(self) -> None:
+        try:
+            self.before, self.machine = self._sample(), _machine_ticks()
+        except (OSError, IndexError, ValueError):
+            self.before = {}
+        self.started = time.perf_counter()
+
+    def stop(self) -> dict[str, float]:
+        """Per cent of one CPU for each process, and ``machine`` per cent of all CPUs busy."""
+        if not self.before:
+            return {}
+        elapsed = time.perf_counter() - self.started
+        after, (busy, total) = self._sample(), _machine_ticks()
+        shares = {name: 100 * (after[name] - self.before[name]) / elapsed for name in after}
+        shares["machine"] = 100 * (busy - self.machine[0]) / max(1, total - self.machine[1])
+        return shares
+
+
+def _start_servers(workdir: Path, children: list[Child]) -> tuple[Server, Server, str, int]:
     redis_child, redis_url = start_redis(appendonly=True, data_dir=workdir / "redis", log_dir=workdir)
     children.append(redis_child)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
@@ -271,10 +320,17 @@ def _start_servers(workdir: Path, children: list[Child]) -> tuple[Server, Server
     children.append(real)
     wait_http(bare, f"http://127.0.0.1:{bare_port}/healthz")
     wait_http(real, f"http://127.0.0.1:{real_port}/readyz")
-    return Server("bare", bare_port), Server("webhook", real_port), redis_url
+    return (
+        Server("bare", bare_port, bare.process.pid),
+        Server("webhook", real_port, real.process.pid),
+        redis_url,
+        redis_child.process.pid,
+    )
 
 
-def _describe(variant: str, tally: Tally, bare: Tally | None, queued: int | None) -> dict[str, object]:
+def _describe(
+    variant: str, tally: Tally, bare: Tally | None, queued: int | None, cpu: dict[str, float]
+) -> dict[str, object]:
     ratio = tally.rps / bare.rps if bare is not None and bare.rps else 1.0
     statuses = ", ".join(f"{status}: {count}" for status, count in sorted(tally.statuses.items()))
     print(
@@ -283,6 +339,15 @@ def _describe(variant: str, tally: Tally, bare: Tally | None, queued: int | None
         + (f"  queued {queued}" if queued is not None else ""),
         flush=True,
     )
+    if cpu:
+        ours = {name: share for name, share in cpu.items() if name != "machine"}
+        others = max(0.0, cpu["machine"] * (os.cpu_count() or 1) - sum(ours.values()))
+        shares = ", ".join(f"{name} {share:.0f}%" for name, share in ours.items())
+        print(
+            f"  {'':<12} CPU (% of one core): {shares}, everything else on the machine {others:.0f}%; "
+            f"all CPUs {cpu['machine']:.0f}% busy",
+            flush=True,
+        )
     return {
         "variant": variant,
         "rps": round(tally.rps, 1),
@@ -294,7 +359,9 @@ def _describe(variant: str, tally: Tally, bare: Tally | None, queued: int | None
     }
 
 
-async def _measure(args: argparse.Namespace, bare: Server, real: Server, redis_url: str) -> list[dict[str, object]]:
+async def _measure(
+    args: argparse.Namespace, bare: Server, real: Server, redis_url: str, redis_pid: int
+) -> list[dict[str, object]]:
     client = redis.Redis.from_url(redis_url)
     results: list[dict[str, object]] = []
     try:
@@ -305,14 +372,17 @@ async def _measure(args: argparse.Namespace, bare: Server, real: Server, redis_u
                 requests = Requests(server.port, f"{server.name}-{mode}-{os.getpid()}")
                 await closed_loops(server.port, requests, args.connections, args.warmup)
                 client.flushdb()
+                meter = CpuMeter({"server": server.pid, **({"redis": redis_pid} if server is real else {})})
+                meter.start()
                 if rate is None:
                     tally = await closed_loops(server.port, requests, args.connections, args.seconds)
                 else:
                     tally = await open_loop(server.port, requests, rate, args.seconds, args.open_connections)
+                cpu = meter.stop()
                 tallies[server.name] = tally
                 queued = client.llen(f"rq:queue:{QUEUE}") if server is real else None
                 results.append(
-                    _describe(f"{server.name}-{mode}", tally, tallies["bare"] if server is real else None, queued)
+                    _describe(f"{server.name}-{mode}", tally, tallies["bare"] if server is real else None, queued, cpu)
                 )
     finally:
         client.close()
@@ -345,16 +415,18 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="autostack-bench-ingest-"))
     print(
         f"ingest bench: {args.seconds:g} s per run after {args.warmup:g} s warm-up, {args.connections} connections "
-        f"at full speed, {args.rate:g} req/s open loop; {os.cpu_count()} CPUs; logs in {workdir}",
+        f"at full speed, {args.rate:g} req/s open loop; {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} before the run; logs in {workdir}",
         flush=True,
     )
     children: list[Child] = []
     try:
-        bare, real, redis_url = _start_servers(workdir, children)
-        results = asyncio.run(_measure(args, bare, real, redis_url))
+        bare, real, redis_url, redis_pid = _start_servers(workdir, children)
+        results = asyncio.run(_measure(args, bare, real, redis_url, redis_pid))
     finally:
         for child in reversed(children):
             child.stop()
+    print(f"  load average {os.getloadavg()[0]:.1f} after the run", flush=True)
     ok = _verdict(results, args.rate)
     for result in results:
         print("RESULT " + json.dumps(result), flush=True)
