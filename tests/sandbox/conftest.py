@@ -251,7 +251,7 @@ def receiver() -> Iterator[Receiver]:
     handler = type("Handler", (_Handler,), {})
     server = _Server(("127.0.0.1", 0), handler)
     hook = Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook")
-    handler.receiver = hook
+    handler.receiver = hook  # type: ignore[attr-defined]  # a per-fixture subclass carries its receiver
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="receiver", daemon=True)
     thread.start()
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -70,7 +71,7 @@ def test_leaky_bucket_refills_continuously() -> None:
 
 def _create(sandbox: Sandbox, token: str | None = None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    body = {"data": {"file_ids": []}}  # invalid (422), but it still costs a call
+    body: dict[str, Any] = {"data": {"file_ids": []}}  # invalid (422), but it still costs a call
     return sandbox.api("POST", f"/folders/{sandbox.root}/version_stacks", json=body, headers=headers)
 
 
@@ -85,6 +86,7 @@ def test_create_stack_allows_ten_a_minute_with_headers_on_every_answer(sandbox: 
         sandbox.sdk.version_stacks.create(
             sandbox.account, sandbox.root, data={"file_ids": []}, request_options=NO_RETRY
         )
+    assert limited.value.headers is not None
     assert limited.value.headers["x-ratelimit-remaining"] == "0"
     assert sandbox.calls()[("create_stack", 429)] == 2
 

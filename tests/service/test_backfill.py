@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import random
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,9 +14,12 @@ import redis
 
 from service import backfill as backfill_command
 from tests.workers.conftest import InProcessSandbox
+from workers.backfill import GroupPlan, Progress, apply_plans
 from workers.runtime import Runtime
 from workers.settings import load_settings
+from workers.stacker import Outcome, Stacker
 
+Report = Callable[[int, int, GroupPlan, Outcome | None], None]
 GROUPS_PER_FOLDER = 58
 FOLDERS = 10  # 10 folders x (58 groups x ~4 versions + decoys) = about 2,000 files
 
@@ -92,19 +96,18 @@ def test_the_dry_run_plan_is_what_an_interrupted_and_resumed_backfill_applies(
     assert planned_creates == sum(len(stacks) for stacks in expected.values())
     assert all(stacks_in(sandbox, folder) == [] for folder in expected)  # the dry run wrote nothing
 
-    real_apply = backfill_command.apply_plans
     calls = {"groups": 0}
 
-    def interrupted(*args: Any, **kwargs: Any) -> Any:
-        report = args[4]
-
-        def stop_midway(index: int, total: int, plan: Any, outcome: Any) -> None:
+    def interrupted(
+        stacker: Stacker, account_id: str, plans: list[GroupPlan], progress: Progress, report: Report
+    ) -> list[Outcome]:
+        def stop_midway(index: int, total: int, plan: GroupPlan, outcome: Outcome | None) -> None:
             report(index, total, plan, outcome)
             calls["groups"] += 1
             if calls["groups"] == total // 2:
                 raise KeyboardInterrupt
 
-        return real_apply(*args[:4], stop_midway)
+        return apply_plans(stacker, account_id, plans, progress, stop_midway)
 
     monkeypatch.setattr(backfill_command, "apply_plans", interrupted)
     first = io.StringIO()
@@ -116,7 +119,7 @@ def test_the_dry_run_plan_is_what_an_interrupted_and_resumed_backfill_applies(
     half = sum(len(stacks_in(sandbox, folder)) for folder in expected)
     assert 0 < half < planned_creates
 
-    monkeypatch.setattr(backfill_command, "apply_plans", real_apply)
+    monkeypatch.setattr(backfill_command, "apply_plans", apply_plans)
     creates_before_resume = sandbox.calls("create_stack")
     resumed = io.StringIO()
     assert (

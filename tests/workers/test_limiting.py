@@ -182,8 +182,8 @@ def test_throttled_is_raised_before_anything_is_sent(redis_client: redis.Redis) 
     client = FrameioClient(
         "https://frameio.test",
         lambda: "tok",
-        transport=httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(500)),
-        observer=LimitedCalls(limiter, sleep=pytest.fail),
+        transport=httpx.MockTransport(lambda request: _record(sent, request)),
+        observer=LimitedCalls(limiter, sleep=_must_not_sleep),
     )
     with pytest.raises(Throttled) as caught:
         client.create_stack("acc", "folder", ["a", "b"])
@@ -287,3 +287,12 @@ def call_until_answered(client: FrameioClient, file_id: str) -> FileAsset:
             if isinstance(exc, Throttled):
                 raise
     raise AssertionError(f"{file_id}: still rate limited after 50 tries")
+
+
+def _record(sent: list[httpx.Request], request: httpx.Request) -> httpx.Response:
+    sent.append(request)
+    return httpx.Response(500)
+
+
+def _must_not_sleep(seconds: float) -> None:
+    pytest.fail(f"slept {seconds} s inline")

@@ -9,7 +9,7 @@ from workers.coalesce import lead_or_follow
 from workers.errors import LockBusy, LockLost
 from workers.locks import GroupLocks
 from workers.memory import Memory, Write
-from workers.models import FileAsset, StackAsset
+from workers.models import Asset, FileAsset, StackAsset
 
 
 def test_a_held_group_lock_makes_the_second_worker_wait_then_give_up(redis_client: redis.Redis) -> None:
@@ -56,7 +56,7 @@ def test_without_a_window_every_job_leads(redis_client: redis.Redis) -> None:
     assert lead_or_follow(redis_client, "acc:f:g", "job-2", 0) is True
 
 
-ASSETS = [
+ASSETS: list[Asset] = [
     FileAsset("f1", "a_v1.mov", "folder", "uploaded", "video/quicktime", "2026-01-01T00:00:00Z"),
     StackAsset("s1", "b_v2.mov", "folder", "f9"),
 ]
