@@ -40,6 +40,7 @@ from pydantic import SecretStr
 from redis.exceptions import LockError
 
 from workers.errors import PermanentError, RetryableError
+from workers.limiting import retry_after_s
 from workers.settings import ConfigError, Settings
 
 log = logging.getLogger("autostack.auth")
@@ -345,7 +346,9 @@ _KNOWN_ERRORS = frozenset(
 def _error_for(response: httpx.Response) -> ImsRejected | ImsUnavailable:
     status = response.status_code
     if status in {408, 429} or status >= 500:
-        return ImsUnavailable(status, "rate limited" if status == 429 else "server error", _retry_after(response))
+        return ImsUnavailable(
+            status, "rate limited" if status == 429 else "server error", retry_after_s(response.headers)
+        )
     return ImsRejected(status, _error_code(response))
 
 
@@ -353,14 +356,6 @@ def _error_code(response: httpx.Response) -> str:
     """IMS's ``error`` field when it is a known code; never ``error_description``."""
     code = _json(response).get("error")
     return code if code in _KNOWN_ERRORS else ""
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _text(value: object) -> str:

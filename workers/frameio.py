@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from workers.errors import FrameioError, TransportError, error_for_status
+from workers.limiting import retry_after_s
 from workers.models import (
     Asset,
     FileAsset,
@@ -205,7 +206,7 @@ class FrameioClient:
 
 def _checked(endpoint: str, response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
-        raise error_for_status(endpoint, response.status_code, _detail(response), _retry_after(response))
+        raise error_for_status(endpoint, response.status_code, _detail(response), retry_after_s(response.headers))
     if response.status_code == 204 or not response.content:
         return {}
     try:
@@ -226,14 +227,6 @@ def _detail(response: httpx.Response) -> str:
     except (ValueError, AttributeError):
         detail = ""
     return str(detail)[:200]
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _next_cursor(body: dict[str, Any]) -> str | None:

@@ -25,23 +25,13 @@ from service.undo import (
 from tests.workers.conftest import InProcessSandbox
 from workers import decisions
 from workers.decisions import Decision
-from workers.memory import Memory, Write
+from workers.memory import Memory
 from workers.naming import DEFAULT_RULES
 from workers.planner import Policy
 from workers.runtime import Runtime
 from workers.settings import Settings, load_settings
 from workers.stacker import Stacker
-from workers.undo import is_held_back, journal_write
-
-
-class JournalingMemory(Memory):
-    """The stacker's memory plus the one line issue 9 adds after ``remember_write``."""
-
-    account_id = ""
-
-    def remember_write(self, write: Write, group: str) -> None:
-        super().remember_write(write, group)
-        journal_write(self, write, self.account_id)
+from workers.undo import is_held_back
 
 
 @dataclass
@@ -60,8 +50,7 @@ class Cli:
             self.ids[name] = self.sandbox.upload(self.folder, name)
 
     def stack(self, name: str) -> str:
-        memory = JournalingMemory(self.redis)
-        memory.account_id = self.sandbox.account
+        memory = Memory(self.redis)
         stacker = Stacker(self.sandbox.client(), DEFAULT_RULES, Policy(), memory=memory)
         outcome = stacker.run(self.sandbox.account, self.ids[name], not_before=memory.now())
         assert outcome.outcome in ("stacked", "added"), outcome.reason

@@ -32,7 +32,6 @@ from workers.undo import (
     hold_back,
     hold_for,
     is_held_back,
-    journal_write,
     plan_window,
     release,
     take_out,
@@ -43,21 +42,11 @@ from workers.undo import (
 ASKER = Asker("alice", "wrong shot")
 
 
-class JournalingMemory(Memory):
-    """The stacker's memory plus the one line issue 9 adds after ``remember_write``."""
-
-    account_id = ""
-
-    def remember_write(self, write: Write, group: str) -> None:
-        super().remember_write(write, group)
-        journal_write(self, write, self.account_id)
-
-
 @dataclass
 class World:
     sandbox: InProcessSandbox
     redis: redis.Redis
-    memory: JournalingMemory
+    memory: Memory
     folder: str = ""
     ids: dict[str, str] = field(default_factory=dict)
     sleeps: list[float] = field(default_factory=list)
@@ -98,8 +87,7 @@ class World:
 
 @pytest.fixture
 def world(sandbox: InProcessSandbox, redis_client: redis.Redis) -> World:
-    memory = JournalingMemory(redis_client)
-    memory.account_id = sandbox.account
+    memory = Memory(redis_client)
     return World(sandbox, redis_client, memory, sandbox.folder("shots"))
 
 
