@@ -37,6 +37,8 @@ def parse_event(body: bytes) -> Event:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         raise MalformedEvent("the body is not JSON") from None
+    except RecursionError:
+        raise MalformedEvent("the body is nested too deeply") from None
     if not isinstance(payload, dict):
         raise MalformedEvent("the body is not a JSON object")
     kind = payload.get("type")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import redis
 from rq import Queue
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 from service.events import Event, MalformedEvent, parse_event
@@ -89,6 +89,9 @@ async def _receive(request: Request, context: WebhookContext) -> tuple[JSONRespo
     settings = context.settings
     try:
         body = await read_capped(request, settings.autostack_max_body_bytes)
+    except ClientDisconnect:
+        # Nobody is left to answer; nothing was accepted, so Frame.io (if it was) delivers again.
+        return _answer(400, "malformed", "the client hung up before the body ended"), "malformed"
     except BodyTooLarge:
         return _answer(413, "too_large", f"the body is over {settings.autostack_max_body_bytes} bytes"), "too_large"
     try:

@@ -33,7 +33,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import event as observe
 from hypothesis import strategies as st
 from rq import Queue
-from starlette.requests import ClientDisconnect
 from starlette.testclient import TestClient
 
 from service.app import create_app
@@ -764,12 +763,6 @@ def test_signature_and_timestamp_headers_other_than_one_valid_pair_are_refused(
 # -- bugs found ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="service/events.py parse_event catches only UnicodeDecodeError/ValueError around json.loads; "
-    "deeply nested JSON raises RecursionError, so a signed 200 KB body of brackets earns a 500, not a 400",
-)
 def test_a_signed_deeply_nested_body_is_a_400_not_a_500(redis_url: str, store: redis.Redis) -> None:
     body = b"[" * 100_000 + b"]" * 100_000
     with app_client(redis_url, NEW_SECRET) as client:
@@ -779,13 +772,6 @@ def test_a_signed_deeply_nested_body_is_a_400_not_a_500(redis_url: str, store: r
     assert_nothing_queued(before, store)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ClientDisconnect,
-    reason="service/webhooks.py read_capped lets starlette.requests.ClientDisconnect escape the endpoint: a "
-    "client that hangs up mid-body makes uvicorn log 'ERROR Exception in ASGI application' with a traceback "
-    "(any unauthenticated client can flood the error log)",
-)
 def test_a_client_that_hangs_up_mid_body_is_not_an_application_error(redis_url: str, store: redis.Redis) -> None:
     app = create_app(load_settings({"REDIS_URL": redis_url, "FRAMEIO_WEBHOOK_SECRETS": NEW_SECRET}))
     incoming: list[dict[str, Any]] = [
