@@ -234,10 +234,11 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def busy_with(stack: LocalStack, file_ids: set[str]) -> dict[str, Child]:
-    """The worker processes (of ours) whose current job is about one of ``file_ids``: file id -> child."""
+def busy_with(stack: LocalStack, file_ids: set[str]) -> dict[str, tuple[Child, str]]:
+    """The worker processes (of ours) whose current job is about one of ``file_ids``:
+    file id -> (the worker, the RQ job id)."""
     by_pid = {child.process.pid: child for child in stack.workers if child.alive()}
-    found: dict[str, Child] = {}
+    found: dict[str, tuple[Child, str]] = {}
     with redis_client(stack) as client:
         for worker in Worker.all(connection=client, queue=Queue(stack.queue_name, connection=client)):
             job = worker.get_current_job()
@@ -245,7 +246,7 @@ def busy_with(stack: LocalStack, file_ids: set[str]) -> dict[str, Child]:
                 continue
             file_id = job.args[1] if len(job.args) > 1 else None
             if isinstance(file_id, str) and file_id in file_ids:
-                found[file_id] = by_pid[worker.pid]
+                found[file_id] = (by_pid[worker.pid], job.id)
     return found
 
 
@@ -277,6 +278,10 @@ def kill_hard(*children: Child) -> None:
 
 
 # -- a redis-server of the test's own -----------------------------------------------------------
+
+
+class MissingSetting(Exception):
+    """A test needs a setting that autostack does not have (yet)."""
 
 
 @dataclass
@@ -385,3 +390,25 @@ class SlowDelivery:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def deliver_by_hand(stack: LocalStack, file_id: str, event_type: str = UPLOAD_COMPLETED) -> int:
+    """Deliver the event to the service as Frame.io would (signed); returns the status."""
+    body = event_body(stack, file_id, event_type)
+    response = httpx.post(
+        f"{stack.service_url}/webhooks/frameio", content=body, headers=signed_headers(stack, body), timeout=5
+    )
+    return response.status_code
+
+
+def story(stack: LocalStack, *file_ids: str) -> str:
+    """For a failure message: every file's decisions (oldest first) and the sandbox's call counts."""
+    lines = []
+    for file_id in file_ids:
+        for decision in reversed(decisions_for(stack, file_id)):
+            lines.append(
+                f"{decision.at:.3f} {decision.name or file_id}: {decision.outcome} ({decision.code}) {decision.reason}"
+            )
+    response = httpx.get(f"{stack.sandbox_url}/_sandbox/calls", timeout=5)
+    lines += [f"{row['endpoint']} {row['status']}: {row['count']}" for row in response.json()["calls"]]
+    return "\n".join(lines)
