@@ -128,9 +128,7 @@ def _enqueue(context: WebhookContext, event: Event) -> JSONResponse:
         if not context.redis.set(key, "1", nx=True, ex=settings.autostack_dedupe_ttl_s):
             return _answer(200, "duplicate", "this delivery was already accepted")
         try:
-            job_id = enqueue_file_event(
-                context.queue, event.type, event.account_id, event.resource_id, settings.autostack_job_timeout_s
-            )
+            job_id = enqueue_file_event(context.queue, event.type, event.account_id, event.resource_id, settings)
         except BaseException:
             _forget(context.redis, key)
             raise

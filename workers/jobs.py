@@ -27,6 +27,7 @@ from workers.limiting import Throttled
 from workers.logs import bind
 from workers.retry import retry_delay
 from workers.scope import FolderScope
+from workers.settings import Settings
 from workers.stacker import Outcome, Stacker
 from workers.sweep import note_folder
 
@@ -47,8 +48,14 @@ def job_id_for(event_type: str, account_id: str, file_id: str) -> str:
     return f"{readable}_{digest}"
 
 
+def rq_retry(settings: Settings) -> Retry:
+    """RQ's own retries (for abandoned jobs and unexpected errors), scaled like the policy's."""
+    scale = settings.autostack_retry_scale
+    return Retry(max=len(RETRY_INTERVALS_S), interval=[max(1, round(s * scale)) for s in RETRY_INTERVALS_S])
+
+
 def enqueue_file_event(
-    queue: Queue, event_type: str, account_id: str, file_id: str, job_timeout: int, suffix: str = ""
+    queue: Queue, event_type: str, account_id: str, file_id: str, settings: Settings, suffix: str = ""
 ) -> str | None:
     """Queue one job for the event; None when the same job is already queued (a duplicate)."""
     job_id = job_id_for(event_type, account_id, file_id) + suffix
@@ -58,10 +65,10 @@ def enqueue_file_event(
             args=(account_id, file_id, event_type),
             job_id=job_id,
             unique=True,
-            timeout=job_timeout,
+            timeout=settings.autostack_job_timeout_s,
             result_ttl=3600,
             failure_ttl=30 * 24 * 3600,
-            retry=Retry(max=len(RETRY_INTERVALS_S), interval=RETRY_INTERVALS_S),
+            retry=rq_retry(settings),
             description=f"{event_type} file {file_id}",
         )
     except DuplicateJobError:
@@ -80,7 +87,7 @@ class Run:
     failures: int = 0  # retryable Frame.io failures so far
     not_before: float = 0.0  # Redis time: shared folder listings older than this are not used
 
-    def again(self, queue: Queue, delay: float, **changes: Any) -> None:
+    def again(self, queue: Queue, settings: Settings, delay: float, **changes: Any) -> None:
         """Hand the job back to RQ's scheduler to run in ``delay`` seconds."""
         later = replace(self, **changes)
         suffix = f"w{later.waits}r{later.failures}_{random.getrandbits(32):08x}"
@@ -89,7 +96,7 @@ class Run:
             handle_file_event,
             *astuple(later),
             job_id=f"{job_id_for(self.event_type, self.account_id, self.file_id)}_{suffix}",
-            retry=Retry(max=len(RETRY_INTERVALS_S), interval=RETRY_INTERVALS_S),
+            retry=rq_retry(settings),
             failure_ttl=30 * 24 * 3600,
         )
 
@@ -136,7 +143,7 @@ def _retry_later(rt: runtime.Runtime, error: RetryableError, run: Run) -> Outcom
         delay *= rt.settings.autostack_retry_scale
     if delay is None:
         return Outcome("failed", f"gave up after {failures} failures: {error}", "gave-up")
-    run.again(rt.queue(), delay, failures=failures, not_before=0.0)
+    run.again(rt.queue(), rt.settings, delay, failures=failures, not_before=0.0)
     return Outcome("waiting", f"{error}; trying again in {delay:.1f} s", "retry", wait_s=delay)
 
 
@@ -177,7 +184,7 @@ def _wait(rt: runtime.Runtime, outcome: Outcome, run: Run) -> Outcome:
         return Outcome("failed", f"gave up after {run.waits} waits: {outcome.reason}", "wait-exhausted", outcome.name)
     # A coalescing leader must plan from a listing made after its window closed.
     not_before = rt.memory().now() + outcome.wait_s if outcome.code == "coalescing" else 0.0
-    run.again(rt.queue(), outcome.wait_s, waits=run.waits + 1, not_before=not_before)
+    run.again(rt.queue(), rt.settings, outcome.wait_s, waits=run.waits + 1, not_before=not_before)
     return outcome
 
 

@@ -86,7 +86,7 @@ def _sweep_folder(rt: runtime.Runtime, queue: Queue, account_id: str, folder_id:
     suffix = f"_s{int(time.time())}"
     queued = 0
     for file_id in groups_with_work(without_held(rt.memory(), children), rt.rules):
-        job = enqueue_file_event(queue, SWEEP_EVENT, account_id, file_id, rt.settings.autostack_job_timeout_s, suffix)
+        job = enqueue_file_event(queue, SWEEP_EVENT, account_id, file_id, rt.settings, suffix)
         queued += job is not None
     return queued
 
