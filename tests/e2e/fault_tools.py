@@ -364,6 +364,18 @@ class SlowDelivery:
         """The request line, the headers and the first half of the body."""
         self.sock.sendall(self.head.encode() + b"\r\n" + self.body[: len(self.body) // 2])
 
+    def server_has_read(self) -> bool:
+        """The server has taken everything sent so far off its socket (/proc/net/tcp: its end of
+        this connection has an empty receive queue), so the request is in its hands."""
+        client_port = self.sock.getsockname()[1]
+        server_port = self.sock.getpeername()[1]
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote, queues = fields[1], fields[2], fields[4]
+            if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == client_port:
+                return int(queues.split(":")[1], 16) == 0
+        return False
+
     def finish(self) -> tuple[int, bytes]:
         """The rest of the body; returns the status and the raw answer."""
         self.sock.sendall(self.body[len(self.body) // 2 :])
