@@ -8,21 +8,17 @@ down gracefully on either). Exit codes: 0 after a clean shutdown, 2 for a bad kn
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
-import signal
 import sys
-import threading
 import typing
-from collections.abc import Iterator
-from types import FrameType
 from typing import Any, get_args, get_origin
 
 import uvicorn
 
 from sandbox.app import create_app
 from sandbox.config import ConfigError, SandboxConfig, apply_updates
+from service.serving import GracefulServer
 
 #: knob -> flag name where the flag does not simply spell the knob with dashes
 FLAG_NAMES = {
@@ -75,28 +71,6 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     return apply_updates(SandboxConfig(), updates)
 
 
-class _Server(uvicorn.Server):
-    """uvicorn re-raises a caught SIGTERM after its graceful shutdown; we stop and exit 0 instead."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-    def _stop(self, signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        if self.should_exit:
-            self.force_exit = True  # a second signal: stop waiting for open connections
-        self.should_exit = True
-
-
 def sandbox_main(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
@@ -109,7 +83,7 @@ def sandbox_main(args: argparse.Namespace) -> int:
     for key, value in state.items():
         print(f"  {key} = {value}", flush=True)
     print(json.dumps(state), flush=True)
-    server = _Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", ws="none"))
+    server = GracefulServer(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", ws="none"))
     try:
         server.run()
     except SystemExit as exit_:  # uvicorn exits 1 when it cannot bind the port

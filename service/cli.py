@@ -26,11 +26,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.serving import GracefulServer
 
     settings = _settings()
     configure_logging(settings.autostack_log_format)
     app = create_app(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
@@ -39,7 +40,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=False,
         log_config=None,  # keep the JSON logging configured above
     )
-    return 0
+    server = GracefulServer(config)
+    server.run()
+    return 0 if server.started else 1
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

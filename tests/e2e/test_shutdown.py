@@ -77,14 +77,6 @@ def test_sigterm_to_serve_lets_the_request_in_flight_finish_with_its_answer(stac
     assert stacks(stack.tree(folder)) == [["ss_comp_v002.mov", "ss_comp_v001.mov"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "service/cli.py cmd_serve runs uvicorn.run(), and uvicorn >= 0.29 re-raises a caught SIGTERM "
-        "after its graceful shutdown, so `autostack serve` ends killed by the signal (-15, exit status "
-        "143) instead of exiting 0 (design section 3); sandbox/cli.py already avoids this"
-    ),
-)
 def test_serve_exits_0_after_a_graceful_sigterm(stack: LocalStack) -> None:
     port = free_port()
     serve = spawn("serve-exit", autostack_argv("serve", "--port", str(port)), stack.env(), stack.workdir)
