@@ -280,10 +280,6 @@ def kill_hard(*children: Child) -> None:
 # -- a redis-server of the test's own -----------------------------------------------------------
 
 
-class MissingSetting(Exception):
-    """A test needs a setting that autostack does not have (yet)."""
-
-
 @dataclass
 class OwnRedis:
     """redis-server with AOF on (``appendfsync everysec``, as deployed), restartable on the same
