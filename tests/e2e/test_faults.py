@@ -13,6 +13,7 @@ tests run meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 from _pytest.mark.structures import ParameterSet
 from rq import Queue
+from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
@@ -456,7 +458,10 @@ def test_an_unexpected_failure_lands_in_the_failed_registry_and_can_be_requeued(
         queue = Queue(stack.queue_name, connection=client)
 
         def retried_once() -> list[Job]:
-            jobs = [Job.fetch(job_id, connection=client) for job_id in queue.scheduled_job_registry.get_job_ids()]
+            jobs = []
+            for job_id in queue.scheduled_job_registry.get_job_ids():
+                with contextlib.suppress(NoSuchJobError):  # enqueued and gone meanwhile
+                    jobs.append(Job.fetch(job_id, connection=client))
             return [job for job in jobs if job.retries_left is not None and job.retries_left < 3]
 
         wait_until(lambda: bool(retried_once()), 20, what="the first failure, and RQ's retry scheduled")
