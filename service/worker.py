@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rq import Worker
+from rq.job import Job
 
 from workers import runtime
 from workers.naming import DEFAULT_RULES, Rules
@@ -21,11 +22,25 @@ def rules_for(settings: Settings) -> Rules:
         raise ConfigError(f"AUTOSTACK_RULES: {exc}") from None
 
 
+class AutostackWorker(Worker):
+    """RQ's worker, with a shorter grace before a dead worker's job counts as abandoned.
+
+    RQ keeps a running job's registry entry alive for the monitoring interval plus a fixed 60 s,
+    so a job whose worker was killed is only found (and retried) after that; the grace is a setting.
+    """
+
+    abandoned_grace_s = 60
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        ttl = super().get_heartbeat_ttl(job, working_time)
+        return max(1, ttl - 60 + self.abandoned_grace_s)
+
+
 def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> int:
     settings.require_frameio_credentials()
     rt = runtime.Runtime(settings, rules_for(settings))
     runtime.install(rt)
-    worker = Worker(
+    worker = AutostackWorker(
         [rt.queue()],
         name=name,
         connection=rt.redis(),
@@ -35,6 +50,7 @@ def run_worker(settings: Settings, *, burst: bool = False, name: str | None = No
         maintenance_interval=settings.autostack_maintenance_interval_s,
         job_monitoring_interval=max(5, settings.autostack_worker_ttl_s // 3),
     )
+    worker.abandoned_grace_s = settings.autostack_abandoned_grace_s
     schedule_sweep(rt.queue(), settings.autostack_sweep_interval_s)
     worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     return 0

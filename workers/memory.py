@@ -14,11 +14,15 @@ Times are Redis's own clock, so every worker on every machine agrees.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import redis
+from redis.exceptions import LockError
 
 from workers.models import Asset, FileAsset, FolderAsset, StackAsset
 
@@ -28,6 +32,10 @@ GROUP_WRITE_KEY = "autostack:group-write:{name}"
 WRITE_KEY = "autostack:write:{file_id}"
 UNSETTLED_KEY = "autostack:unsettled:{stack_id}"
 UNSETTLED_TTL_S = 7 * 24 * 3600
+FETCH_LOCK = "autostack:listing-fetch:{folder_id}"
+FETCH_LOCK_S = 60.0  # longer than any listing takes; a worker that dies frees it by expiry
+FETCH_WAIT_S = 10.0  # how long to wait for another worker's listing before fetching anyway
+FETCH_POLL_S = 0.05
 STACK_TTL_S = 30 * 24 * 3600
 WRITE_TTL_S = 90 * 24 * 3600
 
@@ -104,6 +112,36 @@ class Memory:
             return None
         return [_asset(item) for item in entry["assets"]]
 
+    def shared_listing(
+        self, folder_id: str, group: str, not_before: float, fetch: Callable[[], list[Asset]]
+    ) -> tuple[list[Asset], bool]:
+        """A listing fresh enough for ``group``: a shared one, or one this worker fetches. Only one
+        worker fetches a folder at a time; the others wait for its listing (single flight), since
+        one listing of a big folder serves every group whose window closed before it began.
+        Returns the listing and whether it came from another worker."""
+        deadline = time.monotonic() + FETCH_WAIT_S
+        lock = self.client.lock(FETCH_LOCK.format(folder_id=folder_id), timeout=FETCH_LOCK_S, thread_local=False)
+        while self.listing_ttl_s > 0:
+            shared = self.listing(folder_id, group, not_before)
+            if shared is not None:
+                return shared, True
+            if lock.acquire(blocking=False):
+                try:
+                    return self._fetch(folder_id, fetch), False
+                finally:
+                    with contextlib.suppress(LockError):
+                        lock.release()
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(FETCH_POLL_S)  # another worker is listing this folder right now
+        return self._fetch(folder_id, fetch), False
+
+    def _fetch(self, folder_id: str, fetch: Callable[[], list[Asset]]) -> list[Asset]:
+        fetched_at = self.now()  # before the first page: the listing holds all that came before
+        assets = fetch()
+        self.store_listing(folder_id, assets, fetched_at)
+        return assets
+
     def store_listing(self, folder_id: str, assets: list[Asset], fetched_at: float) -> None:
         if self.listing_ttl_s <= 0:
             return
@@ -148,6 +186,11 @@ class NoMemory:
 
     def listing(self, folder_id: str, group: str, not_before: float) -> list[Asset] | None:
         return None
+
+    def shared_listing(
+        self, folder_id: str, group: str, not_before: float, fetch: Callable[[], list[Asset]]
+    ) -> tuple[list[Asset], bool]:
+        return fetch(), False
 
     def store_listing(self, folder_id: str, assets: list[Asset], fetched_at: float) -> None:
         return None

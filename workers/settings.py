@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     autostack_job_timeout_s: int = Field(default=120, gt=0)
     autostack_worker_ttl_s: int = Field(default=35, ge=10)
     autostack_maintenance_interval_s: int = Field(default=30, ge=5)
+    # How long past its last heartbeat a running job waits before it counts as abandoned (RQ: 60).
+    autostack_abandoned_grace_s: int = Field(default=20, ge=5, le=600)
     autostack_web_redis_timeout_s: float = Field(default=0.4, gt=0)
     autostack_not_ready_retry_s: int = Field(default=10, gt=0)
     autostack_decision_log_max: int = Field(default=100_000, gt=0)

@@ -139,8 +139,8 @@ class Stacker:
         left_alone = self._left_alone(account_id, file, file.parent_id)
         if left_alone is not None:
             return left_alone
-        if coalesce is None:
-            return None
+        if coalesce is None or self._known_stack(file.parent_id):
+            return None  # a file in a stack autostack made is answered at once, without a window
         lead, window = coalesce
         if not lead(group_lock_name(account_id, file.parent_id, parsed.group_key)):
             return Outcome("nothing", "coalesced: the group's first job of this window stacks it", "coalesced")
@@ -164,6 +164,9 @@ class Stacker:
             return Outcome("nothing", "the folder is outside autostack's scope (AUTOSTACK_FOLDERS)", "out-of-scope")
         return None
 
+    def _known_stack(self, parent_id: str) -> bool:
+        return self.memory.is_known_stack(parent_id)
+
     def _in_scope(self, account_id: str, parent_id: str) -> bool:
         if self.scope is None or not self.scope.entries:
             return True
@@ -177,7 +180,7 @@ class Stacker:
         target = to_version(file, parsed)
         if self.memory.is_unsettled(file.parent_id):
             return self._resettle(account_id, file.parent_id, target)
-        if self.memory.is_known_stack(file.parent_id):
+        if self._known_stack(file.parent_id):
             return Outcome("nothing", f"already in version stack {file.parent_id}", "already-stacked")
         group = group_lock_name(account_id, file.parent_id, target.group_key)
         with self.lock(group) as guard:
@@ -209,18 +212,11 @@ class Stacker:
         listed: list[Asset] | None = None,
     ) -> Scene | None:
         """The folder around ``target``; None when its parent is a version stack (already stacked)."""
-        children = listed if listed is not None else None
-        if children is None and cached:
-            children = self.memory.listing(parent_id, group, self.not_before)
-        from_cache = children is not None
-        if children is None:
-            fetched_at = self.memory.now()
-            try:
-                children = self.client.list_folder_children(account_id, parent_id)
-            except NotFound:
-                self.client.show_stack(account_id, parent_id)  # NotFound here: the parent is gone
-                return None
-            self.memory.store_listing(parent_id, children, fetched_at)
+        try:
+            children, from_cache = self._listing(account_id, parent_id, group, cached, listed)
+        except NotFound:
+            self.client.show_stack(account_id, parent_id)  # NotFound here: the parent is gone
+            return None
         loose = tuple(self._versions(unheld_files(self.memory, children)))
         stacks = tuple(
             self._stack_view(account_id, stack)
@@ -228,6 +224,23 @@ class Stacker:
             if isinstance(stack, StackAsset) and self._may_hold(stack, target)
         )
         return Scene(parent_id, FolderView(parent_id, loose, stacks), group, from_cache)
+
+    def _listing(
+        self, account_id: str, parent_id: str, group: str, cached: bool, listed: list[Asset] | None
+    ) -> tuple[list[Asset], bool]:
+        """The folder's children and whether they came from a listing made earlier."""
+        if listed is not None:
+            return listed, True
+
+        def fetch() -> list[Asset]:
+            return self.client.list_folder_children(account_id, parent_id)
+
+        if not cached:
+            fetched_at = self.memory.now()
+            children = fetch()
+            self.memory.store_listing(parent_id, children, fetched_at)
+            return children, False
+        return self.memory.shared_listing(parent_id, group, self.not_before, fetch)
 
     def _versions(self, files: Iterable[FileAsset]) -> list[Version]:
         versions = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import redis
 
@@ -86,3 +88,39 @@ def test_writes_are_remembered_per_file_and_the_stack_is_known(redis_client: red
     assert not memory.is_known_stack("s-other")
     assert memory.write_for("f2") == write
     assert memory.write_for("f3") is None
+
+
+def test_one_worker_lists_a_folder_while_the_others_wait_for_its_listing(redis_url: str) -> None:
+    started, release = threading.Event(), threading.Event()
+    fetches: list[str] = []
+
+    def slow_fetch() -> list[Asset]:
+        fetches.append(threading.current_thread().name)
+        started.set()
+        release.wait(10)
+        return ASSETS
+
+    def worker(results: list[tuple[list[Asset], bool]]) -> None:
+        memory = Memory(redis.Redis.from_url(redis_url), listing_ttl_s=30)
+        results.append(memory.shared_listing("folder", "acc:folder:g", 0.0, slow_fetch))
+
+    results: list[tuple[list[Asset], bool]] = []
+    first = threading.Thread(target=worker, args=(results,), name="first")
+    first.start()
+    assert started.wait(10)
+    others = [threading.Thread(target=worker, args=(results,), name=f"other-{n}") for n in range(3)]
+    for thread in others:
+        thread.start()
+    release.set()
+    for thread in [first, *others]:
+        thread.join(20)
+    assert fetches == ["first"]
+    assert sorted(shared for _, shared in results) == [False, True, True, True]
+    assert all(listing == ASSETS for listing, _ in results)
+
+
+def test_a_listing_begun_before_the_groups_window_closed_is_not_enough(redis_client: redis.Redis) -> None:
+    memory = Memory(redis_client, listing_ttl_s=30)
+    memory.store_listing("folder", ASSETS[:1], fetched_at=memory.now() - 5)
+    fresh, shared = memory.shared_listing("folder", "g", memory.now() - 1, lambda: ASSETS)
+    assert (fresh, shared) == (ASSETS, False)
