@@ -139,7 +139,7 @@ class Stacker:
         left_alone = self._left_alone(account_id, file, file.parent_id)
         if left_alone is not None:
             return left_alone
-        if coalesce is None or self._known_stack(file.parent_id):
+        if coalesce is None or self.memory.is_known_stack(file.parent_id):
             return None  # a file in a stack autostack made is answered at once, without a window
         lead, window = coalesce
         if not lead(group_lock_name(account_id, file.parent_id, parsed.group_key)):
@@ -164,9 +164,6 @@ class Stacker:
             return Outcome("nothing", "the folder is outside autostack's scope (AUTOSTACK_FOLDERS)", "out-of-scope")
         return None
 
-    def _known_stack(self, parent_id: str) -> bool:
-        return self.memory.is_known_stack(parent_id)
-
     def _in_scope(self, account_id: str, parent_id: str) -> bool:
         if self.scope is None or not self.scope.entries:
             return True
@@ -180,7 +177,7 @@ class Stacker:
         target = to_version(file, parsed)
         if self.memory.is_unsettled(file.parent_id):
             return self._resettle(account_id, file.parent_id, target)
-        if self._known_stack(file.parent_id):
+        if self.memory.is_known_stack(file.parent_id):
             return Outcome("nothing", f"already in version stack {file.parent_id}", "already-stacked")
         group = group_lock_name(account_id, file.parent_id, target.group_key)
         with self.lock(group) as guard:
