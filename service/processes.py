@@ -135,23 +135,38 @@ def start_redis(
     data_dir: Path | None = None,
     log_dir: Path | None = None,
     timeout: float = 10.0,
+    password: str | None = None,
+    config: Path | None = None,
 ) -> tuple[Child, str]:
-    """Start a throwaway redis-server on 127.0.0.1; returns the child and its redis:// URL."""
+    """Start a throwaway redis-server on 127.0.0.1; returns the child and its redis:// URL.
+
+    With ``config``, that file is loaded first and only the port and address are set on top."""
     port = port or free_port()
     directory = data_dir or Path(tempfile.mkdtemp(prefix="autostack-redis-"))
     directory.mkdir(parents=True, exist_ok=True)
-    argv = [
-        find_redis_server(),
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--dir", str(directory),
-        "--save", "",
-        "--maxmemory-policy", "noeviction",
-        "--appendonly", "yes" if appendonly else "no",
-        "--appendfsync", "everysec",
-    ]  # fmt: skip
+    argv = [find_redis_server(), *([str(config)] if config else []), "--port", str(port), "--bind", "127.0.0.1"]
+    if config is None:
+        argv += [
+            "--dir", str(directory),
+            "--save", "",
+            "--maxmemory-policy", "noeviction",
+            "--appendonly", "yes" if appendonly else "no",
+            "--appendfsync", "everysec",
+        ]  # fmt: skip
+    if password:
+        argv += ["--requirepass", password]
     child = spawn(f"redis-{port}", argv, log_dir=log_dir or directory)
-    url = f"redis://127.0.0.1:{port}/0"
+    url = f"redis://{f':{password}@' if password else ''}127.0.0.1:{port}/0"
+    try:
+        wait_for_redis(url, timeout)
+    except TimeoutError:
+        child.stop()
+        raise ProcessError(f"redis-server did not start on port {port}:\n{child.log()[-2000:]}") from None
+    return child, url
+
+
+def wait_for_redis(url: str, timeout: float = 10.0) -> None:
+    """Wait until the Redis at ``url`` answers PING."""
     client = redis.Redis.from_url(url, socket_timeout=1)
 
     def answers() -> bool:
@@ -161,13 +176,9 @@ def start_redis(
             return False
 
     try:
-        wait_until(answers, timeout, what=f"redis-server on port {port}")
-    except TimeoutError:
-        child.stop()
-        raise ProcessError(f"redis-server did not start on port {port}:\n{child.log()[-2000:]}") from None
+        wait_until(answers, timeout, what=f"redis-server at {url.rsplit('@', 1)[-1]}")
     finally:
         client.close()
-    return child, url
 
 
 def wait_http(child: Child, url: str, timeout: float = 20.0) -> None:

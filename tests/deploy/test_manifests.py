@@ -21,7 +21,7 @@ import pytest
 import redis
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
-from service.processes import Child, free_port, spawn, wait_until
+from service.processes import start_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 Manifest = dict[str, Any]
@@ -338,20 +338,9 @@ def redis_with_our_conf(tmp_path: Path) -> Iterator[redis.Redis]:
         pytest.skip("redis-server is not installed: the conf cannot be loaded")
     conf = tmp_path / "redis.conf"
     conf.write_text(validate.REDIS_CONF.read_text().replace("dir /data", f"dir {tmp_path}"))
-    port = free_port()
-    child: Child = spawn(
-        "redis-conf", [server, str(conf), "--port", str(port), "--bind", "127.0.0.1"], log_dir=tmp_path
-    )
-    client = redis.Redis(port=port, socket_timeout=1)
-
-    def answers() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-
+    child, url = start_redis(config=conf, log_dir=tmp_path)
+    client = redis.Redis.from_url(url, socket_timeout=1)
     try:
-        wait_until(answers, 10, what=f"redis-server with deploy/redis.conf\n{child.log()}")
         yield client
     finally:
         client.close()

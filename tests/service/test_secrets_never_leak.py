@@ -39,7 +39,7 @@ from rq.job import Job
 
 from service.app import create_app
 from service.launcher import LocalStack
-from service.processes import Child, autostack_argv, find_redis_server, free_port, spawn, wait_until
+from service.processes import Child, autostack_argv, start_redis, wait_until
 from service.webhooks import WebhookContext
 from workers import decisions
 from workers.jobs import handle_file_event
@@ -129,35 +129,7 @@ class Evidence:
 
 
 def start_redis_with_password(directory: Path) -> tuple[Child, str]:
-    port = free_port()
-    argv = [
-        find_redis_server(),
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--dir", str(directory),
-        "--save", "",
-        "--appendonly", "no",
-        "--maxmemory-policy", "noeviction",
-        "--requirepass", REDIS_PASSWORD,
-    ]  # fmt: skip
-    child = spawn(f"redis-{port}", argv, log_dir=directory)
-    url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url, socket_timeout=1)
-
-    def answers() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.RedisError:
-            return False
-
-    try:
-        wait_until(answers, 10, what="redis-server with a password")
-    except BaseException:
-        child.stop()
-        raise
-    finally:
-        client.close()
-    return child, url
+    return start_redis(data_dir=directory, password=REDIS_PASSWORD)
 
 
 def signed(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
