@@ -108,7 +108,7 @@ class LocalStack:
     def env(self) -> dict[str, str]:
         """The environment a deployment would give autostack's processes."""
         return {
-            **os.environ,
+            **os.environ,  # the children inherit this process's PATH and the like; autostack reads its own below
             "REDIS_URL": self.redis_url,
             "FRAMEIO_BASE_URL": self.sandbox_url or "http://127.0.0.1:9",
             "FRAMEIO_TOKEN": self.state.get("token", "unset"),

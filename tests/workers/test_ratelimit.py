@@ -46,7 +46,7 @@ while True:
     if attempt.granted:
         grants.append(attempt.at_us)
     else:
-        time.sleep(min(attempt.wait_s, 0.01))
+        time.sleep(min(attempt.wait_s, 0.01))  # pacing: this client obeys the limiter, the subject
 print(json.dumps(grants))
 """
 
