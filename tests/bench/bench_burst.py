@@ -392,7 +392,7 @@ class Burst:
         seen = -1
         try:
             while True:
-                time.sleep(0.25)
+                time.sleep(0.25)  # the benchmark's polling interval for progress (not a test)
                 now = time.monotonic()
                 final = watcher.poll()
                 if final != seen:
@@ -498,7 +498,7 @@ class DeliveryGate:
 
     def _poll(self) -> None:
         while not self.closed:
-            time.sleep(0.02)
+            time.sleep(0.02)  # pacing the upload feeder (benchmark, not a test)
             with self.changed:
                 waiting = list(self.waiting)
             if not waiting:
