@@ -8,6 +8,7 @@ the way a deployment wires them.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from rq import Queue
 from service.processes import Child, autostack_argv, free_port, spawn, start_redis, wait_http, wait_until
 
 EVENTS = ["file.upload.completed", "file.ready"]
+PERIODIC = re.compile(r"sweep_\d+")  # the next periodic sweep (not the per-file jobs a sweep queues)
 
 
 @dataclass
@@ -168,7 +170,7 @@ class LocalStack:
         try:
             queue = Queue(self.queue_name, connection=client)
             # The next periodic sweep is always scheduled; it is not work in flight.
-            scheduled = [job for job in queue.scheduled_job_registry.get_job_ids() if not job.startswith("sweep_")]
+            scheduled = [job for job in queue.scheduled_job_registry.get_job_ids() if not PERIODIC.fullmatch(job)]
             return queue.count == 0 and queue.started_job_registry.count == 0 and not scheduled
         finally:
             client.close()

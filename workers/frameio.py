@@ -82,7 +82,9 @@ class FrameioClient:
 
     def list_folder_children(self, account_id: str, folder_id: str, types: str = "file,version_stack") -> list[Asset]:
         path = f"/accounts/{account_id}/folders/{folder_id}/children"
-        params = {"page_size": str(PAGE_SIZE), "type": types}
+        # Oldest first: an upload or a move during the listing then shifts only pages not yet read
+        # (the default, newest updated first, duplicates and skips items while they change).
+        params = {"page_size": str(PAGE_SIZE), "type": types, "sort": "created_at_asc"}
         return _assets(self._paged("list_folder_children", account_id, path, params))
 
     def show_folder(self, account_id: str, folder_id: str) -> FolderAsset:
@@ -244,4 +246,9 @@ def _data_object(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _assets(items: Iterator[dict[str, Any]]) -> list[Asset]:
-    return [asset for asset in (asset_from_json(item) for item in items) if asset is not None]
+    """Typed assets, each once (a listing that changed while it was paged can repeat an item)."""
+    seen: dict[str, Asset] = {}
+    for asset in (asset_from_json(item) for item in items):
+        if asset is not None and asset.id not in seen:
+            seen[asset.id] = asset
+    return list(seen.values())

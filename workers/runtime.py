@@ -62,7 +62,12 @@ class Runtime:
     def frameio(self) -> FrameioClient:
         self._fresh()
         if self._frameio is None:
-            ims_http = httpx.Client(transport=self.transport, timeout=self.settings.frameio_timeout_s)
+            # IMS is called over the same transport as Frame.io (the in-process sandbox in tests);
+            # with a static token no IMS client (and no TLS context) is built at all.
+            static = self.settings.frameio_token is not None
+            ims_http = (
+                None if static else httpx.Client(transport=self.transport, timeout=self.settings.frameio_timeout_s)
+            )
             self._frameio = FrameioClient(
                 self.settings.frameio_base_url,
                 token_source(self.settings, self.redis(), ims_http),
