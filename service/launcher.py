@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import redis
-from rq import Queue
+from rq import Queue, Worker
 
 from service.processes import Child, autostack_argv, free_port, spawn, start_redis, wait_http, wait_until
 
@@ -171,7 +171,11 @@ class LocalStack:
             queue = Queue(self.queue_name, connection=client)
             # The next periodic sweep is always scheduled; it is not work in flight.
             scheduled = [job for job in queue.scheduled_job_registry.get_job_ids() if not PERIODIC.fullmatch(job)]
-            return queue.count == 0 and queue.started_job_registry.count == 0 and not scheduled
+            # A dequeued job sits in RQ's intermediate list until the worker registers it as started.
+            taken = int(client.llen(queue.intermediate_queue_key))
+            busy = [worker for worker in Worker.all(queue=queue) if worker.get_state() == "busy"]
+            drained = queue.count == 0 and taken == 0 and queue.started_job_registry.count == 0
+            return drained and not scheduled and not busy
         finally:
             client.close()
 
@@ -189,4 +193,6 @@ class LocalStack:
                     raise RuntimeError(f"{worker.name} died:\n{worker.log()[-3000:]}")
             return self.deliveries_settled(expected_deliveries) and self.queue_idle()
 
+        # Idle twice in a row: between two of RQ's steps a job can briefly be in none of its lists.
         wait_until(idle, timeout, interval=0.1, what="the deliveries and the queue to drain")
+        wait_until(idle, timeout, interval=0.1, what="the deliveries and the queue to stay drained")
