@@ -280,6 +280,7 @@ class Stacker:
         view = scene.view
         done: list[str] = []
         touched: dict[str, str | None] = {}  # stack id -> head id when known
+        moved_into: set[str] = set()  # stacks a file was moved into (where it lands is undocumented)
         last: Plan = Nothing("no step", "nothing")
         for _ in range(MAX_STEPS):
             last = plan(target, parent_id, view, self.policy)
@@ -293,12 +294,17 @@ class Stacker:
                 journal_write(self.memory, write, account_id)
             view = apply(view, last, stack_id)
             touched.setdefault(stack_id, head_id)
+            if isinstance(last, AddToStack):
+                moved_into.add(stack_id)
             parent_id = stack_id if target.file_id in _moved(last) else parent_id
             done.append(_describe(last, self.dry_run))
         for stack_id, head_id in touched.items():
-            if not self.dry_run:
+            order = _order_of(view, stack_id)
+            # A create takes its files bottom to top (documented), and its answer names the head:
+            # a stack only created, whose head is the planned top, needs no read-back.
+            if not self.dry_run and (stack_id in moved_into or head_id != order[-1]):
                 guard()
-                self._settle(account_id, stack_id, _order_of(view, stack_id), head_id)
+                self._settle(account_id, stack_id, order, head_id)
         created = sum(step.startswith("create") for step in done)
         return replace(_summary(done, last, parent_id), created=created, moved=len(done) - created)
 
