@@ -20,6 +20,7 @@ import redis
 from rq import Queue, Worker
 
 from service.processes import Child, autostack_argv, free_port, spawn, start_redis, wait_http, wait_until
+from workers.inbox import INBOXES_KEY
 
 EVENTS = ["file.upload.completed", "file.ready"]
 PERIODIC = re.compile(r"sweep_\d+")  # the next periodic sweep (not the per-file jobs a sweep queues)
@@ -175,7 +176,9 @@ class LocalStack:
             taken = int(client.llen(queue.intermediate_queue_key))
             busy = [worker for worker in Worker.all(queue=queue) if worker.get_state() == "busy"]
             drained = queue.count == 0 and taken == 0 and queue.started_job_registry.count == 0
-            return drained and not scheduled and not busy
+            # An accepted delivery waits in its account's inbox until a drain decides it.
+            inboxes = int(client.scard(INBOXES_KEY))
+            return drained and not scheduled and not busy and inboxes == 0
         finally:
             client.close()
 

@@ -21,6 +21,8 @@ from starlette.responses import JSONResponse
 
 from service.events import Event, MalformedEvent, parse_event
 from service.signature import SignatureError, verify
+from workers.drain import enqueue_drain
+from workers.inbox import Inbox
 from workers.jobs import enqueue_file_event
 from workers.logs import bind
 from workers.settings import Settings
@@ -122,6 +124,8 @@ def _ignored_because(event: Event, settings: Settings) -> str:
 
 
 def _enqueue(context: WebhookContext, event: Event) -> JSONResponse:
+    if context.settings.autostack_inbox:
+        return _to_inbox(context, event)
     key = DEDUPE_KEY.format(type=event.type, account=event.account_id, resource=event.resource_id)
     settings = context.settings
     try:
@@ -138,6 +142,25 @@ def _enqueue(context: WebhookContext, event: Event) -> JSONResponse:
     if job_id is None:
         return _answer(200, "duplicate", "a job for this event is already queued")
     return _answer(202, "queued", job_id=job_id)
+
+
+def _to_inbox(context: WebhookContext, event: Event) -> JSONResponse:
+    """Into the account's inbox (and the account's drain job queued, when none is)."""
+    inbox = Inbox(context.redis, event.account_id)
+    try:
+        taken = inbox.accept(event.resource_id, event.type, context.settings.autostack_dedupe_ttl_s)
+        if taken.queue_drain:
+            try:
+                enqueue_drain(context.queue, event.account_id, context.settings)
+            except BaseException:
+                inbox.undo_accept(event.resource_id)
+                raise
+    except redis.RedisError as exc:
+        log.warning("queue unavailable: %s", type(exc).__name__)
+        return _answer(503, "unavailable", "the queue is unavailable; deliver again later")
+    if not taken.accepted:
+        return _answer(200, "duplicate", "this file's delivery was already accepted")
+    return _answer(202, "queued", file_id=event.resource_id)
 
 
 def _forget(client: redis.Redis, key: str) -> None:

@@ -87,6 +87,16 @@ class FrameioClient:
         params = {"page_size": str(PAGE_SIZE), "type": types, "sort": "created_at_asc"}
         return _assets(self._paged("list_folder_children", account_id, path, params))
 
+    def folder_pages_newest(
+        self, account_id: str, folder_id: str, types: str = "file,version_stack"
+    ) -> Iterator[list[Asset]]:
+        """The folder's children a page at a time, newest first: a caller that knows the folder
+        stops reading at the first page with nothing new on it."""
+        path = f"/accounts/{account_id}/folders/{folder_id}/children"
+        params = {"page_size": str(PAGE_SIZE), "type": types, "sort": "created_at_desc"}
+        for page in self._pages("list_folder_children", account_id, path, params):
+            yield _assets(iter(page))
+
     def show_folder(self, account_id: str, folder_id: str) -> FolderAsset:
         body = self._call("show_folder", account_id, "GET", f"/accounts/{account_id}/folders/{folder_id}")
         data = _data_object(body)
@@ -136,8 +146,15 @@ class FrameioClient:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _paged(self, endpoint: str, account_id: str, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
-        """Every item of every page; the query is re-sent on each page (Frame.io's next link
-        carries only the cursor)."""
+        """Every item of every page."""
+        for page in self._pages(endpoint, account_id, path, params):
+            yield from page
+
+    def _pages(
+        self, endpoint: str, account_id: str, path: str, params: dict[str, str]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Page after page, each read only when asked for; the query is re-sent on each page
+        (Frame.io's next link carries only the cursor)."""
         after: str | None = None
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
@@ -146,7 +163,7 @@ class FrameioClient:
             data = body.get("data")
             if not isinstance(data, list):
                 raise FrameioError(endpoint, 200, "the answer has no data list")
-            yield from (item for item in data if isinstance(item, dict))
+            yield [item for item in data if isinstance(item, dict)]
             after = _next_cursor(body)
             if after is None:
                 return

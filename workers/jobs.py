@@ -125,8 +125,8 @@ def handle_file_event(
         outcome = _retry_later(rt, exc, run)
     if outcome.outcome == "waiting" and outcome.code != "retry":
         outcome = _wait(rt, outcome, run)
-    _record(rt, outcome, run)
-    _count(rt, outcome, time.monotonic() - started)
+    record_outcome(rt, outcome, run)
+    count_outcome(rt, outcome, time.monotonic() - started)
     if outcome.outcome == "failed" and outcome.code == "gave-up":
         raise GaveUp(outcome.reason)
     return outcome.outcome
@@ -188,7 +188,7 @@ def _wait(rt: runtime.Runtime, outcome: Outcome, run: Run) -> Outcome:
     return outcome
 
 
-def _count(rt: runtime.Runtime, outcome: Outcome, seconds: float) -> None:
+def count_outcome(rt: runtime.Runtime, outcome: Outcome, seconds: float) -> None:
     increments = {
         metrics.series("autostack_jobs_total", outcome=outcome.outcome): 1.0,
         metrics.series("autostack_decisions_total", reason=outcome.code or outcome.outcome): 1.0,
@@ -200,7 +200,7 @@ def _count(rt: runtime.Runtime, outcome: Outcome, seconds: float) -> None:
     metrics.add(rt.redis(), increments)
 
 
-def _record(rt: runtime.Runtime, outcome: Outcome, run: Run) -> None:
+def record_outcome(rt: runtime.Runtime, outcome: Outcome, run: Run) -> None:
     parsed = outcome.parsed
     decision = Decision(
         account_id=run.account_id,

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     autostack_decision_log_max: int = Field(default=100_000, gt=0)
     # Versions of one group arriving within this window are stacked by one create (0 = off).
     autostack_coalesce_window_s: float = Field(default=2.0, ge=0, le=60)
+    # Deliveries go to the account's inbox, decided by one drain job per account a folder at a
+    # time; false: one job per delivery, each reading its own file.
+    autostack_inbox: bool = True
+    # While a folder still receives files, a group smaller than its largest waits at most this long.
+    autostack_burst_hold_s: float = Field(default=30.0, ge=0, le=600)
     autostack_lock_timeout_s: float = Field(default=60.0, gt=0)
     # The same version number twice: "stack" puts the later upload above, "decline" leaves it out.
     autostack_duplicate_versions: Literal["stack", "decline"] = "stack"

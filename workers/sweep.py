@@ -20,6 +20,7 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 
 from workers import runtime
+from workers.inbox import Inbox, accounts_with_entries
 from workers.media import media_kind
 from workers.models import Asset, FileAsset, StackAsset
 from workers.naming import Parsed, Rules, parse
@@ -71,12 +72,25 @@ def sweep() -> int:
     client, queue = rt.redis(), rt.queue()
     queued = 0
     try:
+        queued += _revive_drains(rt, queue)
         for account_id, folder_id in recent_folders(client, time.time(), settings.autostack_sweep_lookback_s):
             queued += _sweep_folder(rt, queue, account_id, folder_id)
     finally:
         schedule_sweep(queue, settings.autostack_sweep_interval_s)
     log.info("sweep queued %d job(s)", queued)
     return queued
+
+
+def _revive_drains(rt: runtime.Runtime, queue: Queue) -> int:
+    """A drain for every inbox that holds entries and has none (its drain job was lost)."""
+    from workers.drain import enqueue_drain  # noqa: PLC0415 - the drain imports the jobs, which import this
+
+    revived = 0
+    for account_id in accounts_with_entries(rt.redis()):
+        if Inbox(rt.redis(), account_id).claim():
+            enqueue_drain(queue, account_id, rt.settings)
+            revived += 1
+    return revived
 
 
 def _sweep_folder(rt: runtime.Runtime, queue: Queue, account_id: str, folder_id: str) -> int:

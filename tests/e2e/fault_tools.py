@@ -250,6 +250,17 @@ def busy_with(stack: LocalStack, file_ids: set[str]) -> dict[str, tuple[Child, s
     return found
 
 
+def busy_draining(stack: LocalStack) -> tuple[Child, str] | None:
+    """The worker process (of ours) running a drain job, and the job's id."""
+    by_pid = {child.process.pid: child for child in stack.workers if child.alive()}
+    with redis_client(stack) as client:
+        for worker in Worker.all(connection=client, queue=Queue(stack.queue_name, connection=client)):
+            job = worker.get_current_job()
+            if job is not None and job.id.startswith("drain_") and worker.pid in by_pid:
+                return by_pid[worker.pid], job.id
+    return None
+
+
 def work_horses(child: Child) -> list[int]:
     """The worker's descendants that left its process group: the work horse."""
     group = os.getpgid(child.process.pid)

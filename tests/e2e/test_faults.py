@@ -2,8 +2,11 @@
 restart with AOF, Redis down at the web tier, Frame.io 5xx, timeouts and dropped connections on
 every endpoint autostack calls, and poison events (issue 7).
 
-Every stack here acts on ``file.upload.completed`` only, so each upload makes exactly one job and
-the counts below are exact.
+Every stack here runs one job per delivery (``AUTOSTACK_INBOX=false``): the per-file job is the
+path the drain hands every file to that it cannot settle from a listing (a retryable failure, a
+lock held elsewhere, an unfinished upload), and the one the sweep queues; these tests find a job
+by its file. The same faults on the drain are in ``test_drain_faults.py``. Every stack acts on
+``file.upload.completed`` only, so each upload makes exactly one job and the counts are exact.
 
 The killed-worker scenario runs on a stack of its own and takes RQ at least a minute to recover
 from (the started-job registry entry of a job outlives its last heartbeat by a fixed 60 s in RQ
@@ -66,6 +69,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SANDBOX = {"transcode_delay_s": 0.2, "rate_limits": False, "rate_window_scale": 0.01}
 BASE_ENV = {
+    "AUTOSTACK_INBOX": "false",
     "AUTOSTACK_EVENT_TYPES": UPLOAD_COMPLETED,
     "AUTOSTACK_COALESCE_WINDOW_S": "0.5",
     "AUTOSTACK_RATE_WINDOW_SCALE": "0.01",
@@ -84,14 +88,14 @@ def after(decisions: list[Decision], moment: float) -> list[Decision]:
 
 # -- 1a. a worker killed with SIGKILL mid-job: the kill ------------------------------------------
 
-HELD_S = 100.0  # a held read-back: longer than any wait here, shorter than the client's timeout
+HELD_S = 100.0  # a held answer: longer than any wait here, shorter than the client's timeout
 KILL_ENV = {**BASE_ENV, "FRAMEIO_TIMEOUT_S": "150"}
 
 
 @dataclass
 class KillRun:
-    """Two jobs killed with their workers: one after its create (folder A), one after its move
-    (folder B), each while its read-back was held by a slow fault."""
+    """Two jobs killed with their workers: one after its create (folder A, the create's answer
+    held), one after its move (folder B, its read-back held)."""
 
     stack: LocalStack
     folder_a: str = ""
@@ -136,11 +140,12 @@ def _kill_mid_job(stack: LocalStack) -> KillRun:
     wait_decided(stack, *run.moved)
     wait_quiet(stack)
 
-    # A: the read-back after the create is held; the job sits after its write.
-    add_fault(stack, "list_stack_children", "slow", delay_s=HELD_S)
+    # A: the create is made and its answer held (a stack only created is not read back); the job
+    # sits after its write.
+    add_fault(stack, "create_stack", "timeout", delay_s=HELD_S, phase="after")
     run.created = [stack.upload(run.folder_a, f"ka_comp_v00{version}.mov")["id"] for version in (1, 2)]
     run.leader, worker_a, job_a = _wait_in_read_back(
-        stack, run.created, lambda: bool(stack.tree(run.folder_a)["stacks"]), "A's create, its read-back held"
+        stack, run.created, lambda: bool(stack.tree(run.folder_a)["stacks"]), "A's create, its answer held"
     )
 
     # B: the read before the move passes (a slow fault of 0 s), the read-back after it is held.
@@ -301,9 +306,11 @@ def _params() -> list[ParameterSet]:
     return [pytest.param(case, id=case.id) for case in CASES]
 
 
-@pytest.fixture(scope="module")
-def fault_stack() -> Iterator[LocalStack]:
-    stack = LocalStack.start(workers=2, sandbox_config=SANDBOX, env=FAULT_ENV)
+@pytest.fixture(scope="module", params=["per-file", "inbox"])
+def fault_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    """The Frame.io faults hit both paths: a job per delivery, and the drain (the default)."""
+    env = FAULT_ENV if request.param == "per-file" else {**FAULT_ENV, "AUTOSTACK_INBOX": "true"}
+    stack = LocalStack.start(workers=2, sandbox_config=SANDBOX, env=env)
     try:
         yield stack
     finally:
@@ -445,10 +452,12 @@ def test_a_403_on_the_folder_listing_gets_a_decision_not_a_retry_loop(fault_stac
     assert loose(stack.tree(folder)) == ["fb_comp_v001.mov"]
 
 
+@pytest.mark.parametrize("fault_stack", ["per-file"], indirect=True)
 def test_an_unexpected_failure_lands_in_the_failed_registry_and_can_be_requeued(fault_stack: LocalStack) -> None:
     """The shared folder listing is a Redis list instead of a string (WRONGTYPE): the job fails
     with an error autostack does not expect, RQ retries it, then keeps it in the failed registry
-    with the traceback; once the cause is gone, a requeue stacks the file."""
+    with the traceback; once the cause is gone, a requeue stacks the file. (A drain reads its own
+    listings, not the shared one; its failures go to per-file jobs, this path.)"""
     stack = fault_stack
     folder = stack.create_folder("unexpected-failure")
     poison = LISTING_KEY.format(folder_id=folder)
@@ -516,7 +525,7 @@ def test_a_work_horse_killed_mid_job_is_retried_by_its_worker(kill_run: KillRun)
     stack = kill_run.stack
     wait_quiet(stack, timeout=150)  # the recovery above, if its tests were not selected
     folder = stack.create_folder("horse-killed")
-    add_fault(stack, "list_stack_children", "slow", delay_s=HELD_S)
+    add_fault(stack, "create_stack", "timeout", delay_s=HELD_S, phase="after")  # created, answer held
     ids = [stack.upload(folder, f"kc_comp_v00{version}.mov")["id"] for version in (1, 2)]
     leader, worker, _ = _wait_in_read_back(stack, ids, lambda: bool(stack.tree(folder)["stacks"]), "the create")
     (horse,) = work_horses(worker)

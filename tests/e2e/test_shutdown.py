@@ -19,7 +19,7 @@ from tests.e2e.fault_tools import (
     UPLOAD_COMPLETED,
     SlowDelivery,
     add_fault,
-    busy_with,
+    busy_draining,
     deliver_by_hand,
     redis_client,
     refused,
@@ -94,16 +94,17 @@ def test_sigterm_to_a_worker_lets_its_job_finish_then_it_exits_0(stack: LocalSta
     wait_decided(stack, v1)
 
     (worker,) = stack.workers
-    add_fault(stack, "list_folder_children", "slow", delay_s=3)  # the job is mid-way for 3 s
+    add_fault(stack, "list_folder_children", "slow", delay_s=3)  # the drain is mid-way for 3 s
     v2 = stack.upload(folder, "ws_comp_v002.mov")["id"]
-    found: dict[str, tuple[Child, str]] = {}
+    found: list[tuple[Child, str]] = []
 
     def busy() -> bool:
-        found.update(busy_with(stack, {v2}))
-        return v2 in found
+        draining = busy_draining(stack)
+        found[:] = [draining] if draining else []
+        return bool(found)
 
-    wait_until(busy, 10, what="the worker busy with v2's job")
-    job_id = found[v2][1]
+    wait_until(busy, 10, what="the worker busy with the drain that takes v2")
+    job_id = found[0][1]
 
     worker.signal(signal.SIGTERM)
     signalled_at = time.time()

@@ -14,6 +14,7 @@ from rq import Queue
 from starlette.testclient import TestClient
 
 from service.app import create_app
+from workers.inbox import Inbox
 from workers.settings import Settings, load_settings
 
 SECRET = "whsec-test"
@@ -53,18 +54,53 @@ def client(settings: Settings, redis_client: redis.Redis) -> Iterator[TestClient
 
 
 def queued(redis_client: redis.Redis) -> int:
-    return Queue("autostack", connection=redis_client).count
+    """Deliveries accepted and waiting in account ``acc``'s inbox for its drain."""
+    return Inbox(redis_client, "acc").size()
 
 
-def test_a_signed_upload_event_is_queued_with_ids_only(client: TestClient, redis_client: redis.Redis) -> None:
+def test_a_signed_upload_event_goes_to_the_inbox_and_queues_its_drain_with_ids_only(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
     body = event()
     answer = client.post("/webhooks/frameio", content=body, headers=signed_headers(body))
     assert answer.status_code == 202
     assert answer.json()["status"] == "queued"
+    assert [(entry.file_id, entry.event_type) for entry in Inbox(redis_client, "acc").snapshot(10)] == [
+        ("file-1", "file.upload.completed")
+    ]
     jobs = Queue("autostack", connection=redis_client).get_jobs()
-    assert len(jobs) == 1
-    assert jobs[0].args == ("acc", "file-1", "file.upload.completed")
-    assert jobs[0].func_name == "workers.jobs.handle_file_event"
+    assert [(job.func_name, job.args) for job in jobs] == [("workers.drain.drain_inbox", ("acc",))]
+
+
+def test_deliveries_for_many_files_of_one_account_queue_one_drain(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    for index in range(5):
+        body = event(file_id=f"file-{index}")
+        assert client.post("/webhooks/frameio", content=body, headers=signed_headers(body)).status_code == 202
+    assert queued(redis_client) == 5
+    assert Queue("autostack", connection=redis_client).count == 1
+
+
+def test_a_file_ready_after_the_files_upload_event_is_a_duplicate(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    first, ready = event(), event("file.ready")
+    assert client.post("/webhooks/frameio", content=first, headers=signed_headers(first)).status_code == 202
+    again = client.post("/webhooks/frameio", content=ready, headers=signed_headers(ready))
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    assert queued(redis_client) == 1
+
+
+def test_without_the_inbox_each_delivery_is_a_job_of_ids_only(redis_url: str, redis_client: redis.Redis) -> None:
+    settings = load_settings({"REDIS_URL": redis_url, "FRAMEIO_WEBHOOK_SECRETS": SECRET, "AUTOSTACK_INBOX": "false"})
+    with TestClient(create_app(settings)) as per_event:
+        for kind in ("file.upload.completed", "file.ready"):
+            body = event(kind)
+            assert per_event.post("/webhooks/frameio", content=body, headers=signed_headers(body)).status_code == 202
+    jobs = Queue("autostack", connection=redis_client).get_jobs()
+    assert [job.args for job in jobs] == [("acc", "file-1", "file.upload.completed"), ("acc", "file-1", "file.ready")]
+    assert {job.func_name for job in jobs} == {"workers.jobs.handle_file_event"}
 
 
 def test_the_older_secret_still_verifies_during_rotation(client: TestClient, redis_client: redis.Redis) -> None:
