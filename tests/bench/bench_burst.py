@@ -108,6 +108,7 @@ from sandbox.paging import MAX_PAGE_SIZE
 from sandbox.ratelimit import LIMITS, LeakyBucket
 from service.launcher import EVENTS, LocalStack
 from workers.decisions import STREAM, Decision
+from workers.inbox import delivery_key
 from workers.jobs import job_id_for
 from workers.naming import DEFAULT_RULES, Declined, Parsed, parse
 
@@ -252,6 +253,7 @@ class Variant:
         env = {"AUTOSTACK_RATE_WINDOW_SCALE": repr(WINDOW_SCALE), "AUTOSTACK_SWEEP_INTERVAL_S": "0"}
         if self.label == "naive":
             env |= {
+                "AUTOSTACK_INBOX": "false",
                 "AUTOSTACK_RATE_LIMITER": "false",
                 "AUTOSTACK_COALESCE_WINDOW_S": "0",
                 "AUTOSTACK_LISTING_CACHE_S": "0",
@@ -262,6 +264,16 @@ class Variant:
         """The webhook event types that make a job (``AUTOSTACK_EVENT_TYPES``, default both)."""
         chosen = self.env().get("AUTOSTACK_EVENT_TYPES")
         return [event for event in EVENTS if chosen is None or event in chosen.split(",")]
+
+    @property
+    def inbox(self) -> bool:
+        """Deliveries go to the account inbox (one drain per account) rather than a job each."""
+        return self.env().get("AUTOSTACK_INBOX", "true").lower() not in ("false", "0", "no")
+
+    def decisions_expected(self, uploads: int) -> int:
+        """Final decisions a finished run records: one per file with the inbox (a file's later
+        events are duplicates of its first), else one per event acted on."""
+        return uploads if self.inbox else len(self.acted_on()) * uploads
 
     def title(self) -> str:
         settings = "".join(f", {key}={value}" for key, value in self.extra)
@@ -333,7 +345,7 @@ class Burst:
             httpx.post(f"{stack.sandbox_url}/_sandbox/calls/reset", timeout=10).raise_for_status()
             started_wall = time.time()
             started = time.monotonic()
-            uploaded_at = self._upload(stack, folder_id)
+            uploaded_at = self._upload(stack, folder_id, variant.inbox)
             result.landed_s = time.monotonic() - started
             _say(f"  burst: {len(uploaded_at)} uploads landed in {result.landed_s:.1f} s")
             try:
@@ -354,14 +366,14 @@ class Burst:
         result.load = (load_before, os.getloadavg()[0])
         return result
 
-    def _upload(self, stack: LocalStack, folder_id: str) -> dict[str, float]:
+    def _upload(self, stack: LocalStack, folder_id: str, inbox: bool) -> dict[str, float]:
         """Every upload of the workload from a thread pool, at most ``--inflight`` of them with their
         ``file.upload.completed`` webhook not yet taken by the service; returns file id -> the
         wall time its upload completed."""
         uploads = self.workload.uploads
         threads = self.args.upload_threads
         limits = httpx.Limits(max_connections=threads, max_keepalive_connections=threads)
-        gate = DeliveryGate(stack, self.args.inflight)
+        gate = DeliveryGate(stack, self.args.inflight, inbox=inbox)
         done: dict[str, float] = {}
         try:
             with httpx.Client(base_url=stack.sandbox_url, timeout=60, limits=limits) as client:
@@ -385,7 +397,7 @@ class Burst:
     def _wait(self, stack: LocalStack, started: float, result: RunResult) -> None:
         """Watch the decision log and the queue (cheap, from Redis) and print progress; once every
         event has its final decision and the queue is idle, ``wait_idle`` confirms it."""
-        expected = len(result.variant.acted_on()) * len(self.workload.uploads)
+        expected = result.variant.decisions_expected(len(self.workload.uploads))
         deadline = started + result.timeout_s
         watcher = DecisionWatcher(stack)
         last_print = last_change = time.monotonic()
@@ -440,7 +452,8 @@ class Burst:
         try:
             decisions = read_decisions(client)
             result.failed_jobs = Queue(stack.queue_name, connection=client).failed_job_registry.count
-            result.lags = webhook_lags(client, stack.state["account_id"], uploaded_at, started_wall)
+            account = stack.state["account_id"]
+            result.lags = webhook_lags(client, account, uploaded_at, started_wall, result.variant.inbox)
         finally:
             client.close()
         attempts = Counter(len(item["attempts"]) for item in stack.deliveries())
@@ -470,8 +483,9 @@ class DeliveryGate:
     sandbox spends its event loop there and API calls and uploads stall for seconds. The gate
     keeps the burst as fast as the service takes its webhooks, without that collapse."""
 
-    def __init__(self, stack: LocalStack, limit: int) -> None:
+    def __init__(self, stack: LocalStack, limit: int, *, inbox: bool) -> None:
         self.limit = limit
+        self.inbox = inbox
         self.account_id = stack.state["account_id"]
         self.client = stack.redis()
         self.waiting: set[str] = set()
@@ -505,7 +519,7 @@ class DeliveryGate:
                 continue
             pipe = self.client.pipeline(transaction=False)
             for file_id in waiting:
-                pipe.exists(f"rq:job:{job_id_for(EVENTS[0], self.account_id, file_id)}")
+                pipe.exists(accepted_key(self.account_id, file_id, EVENTS[0], inbox=self.inbox))
             taken = {file_id for file_id, found in zip(waiting, pipe.execute(), strict=True) if found}
             if taken:
                 with self.changed:
@@ -546,13 +560,22 @@ class DecisionWatcher:
         self.client.close()
 
 
+def accepted_key(account_id: str, file_id: str, event: str, *, inbox: bool) -> str:
+    """The Redis key that exists once the service has accepted the file's ``event``: the inbox's
+    delivery mark (any event of the file), or the job of the event."""
+    return delivery_key(account_id, file_id) if inbox else f"rq:job:{job_id_for(event, account_id, file_id)}"
+
+
 def webhook_lags(
-    client: Any, account_id: str, uploaded_at: Mapping[str, float], started_wall: float
+    client: Any, account_id: str, uploaded_at: Mapping[str, float], started_wall: float, inbox: bool
 ) -> dict[str, list[float]]:
     """Per event type, for every upload: seconds from when Frame.io would send the webhook (the
     upload's completion, plus the transcode delay for ``file.ready``) to the service having
-    enqueued its job (the job's ``enqueued_at``). Key ``"_last"`` holds one value: when the last
-    webhook was taken, seconds after the first upload started."""
+    accepted it (the inbox's delivery mark, which holds the time: one per file, its first event;
+    or the job's ``enqueued_at``). Key ``"_last"`` holds one value: when the last webhook was
+    taken, seconds after the first upload started."""
+    if inbox:
+        return _inbox_lags(client, account_id, uploaded_at, started_wall)
     lags: dict[str, list[float]] = {event: [] for event in EVENTS}
     last = 0.0
     for event in EVENTS:
@@ -568,6 +591,19 @@ def webhook_lags(
                 last = max(last, enqueued - started_wall)
     lags["_last"] = [last]
     return lags
+
+
+def _inbox_lags(
+    client: Any, account_id: str, uploaded_at: Mapping[str, float], started_wall: float
+) -> dict[str, list[float]]:
+    files = list(uploaded_at)
+    pipe = client.pipeline(transaction=False)
+    for file_id in files:
+        pipe.get(delivery_key(account_id, file_id))
+    accepted = {file_id: int(raw) / 1000 for file_id, raw in zip(files, pipe.execute(), strict=True) if raw}
+    lags = [at - uploaded_at[file_id] for file_id, at in accepted.items()]
+    last = max(accepted.values(), default=started_wall) - started_wall
+    return {EVENTS[0]: lags, "_last": [last]}
 
 
 def read_decisions(client: Any) -> list[Decision]:
@@ -660,7 +696,7 @@ def report(result: RunResult, workload: Workload, bounds: Bounds) -> dict[str, A
     if result.error:
         _say(f"    - {result.error}")
     finished = "" if result.completed else " (unfinished: a lower bound)"
-    expected = len(result.variant.acted_on()) * len(workload.uploads)
+    expected = result.variant.decisions_expected(len(workload.uploads))
     if not result.completed:
         _say(f"  decided {result.decided} of {expected} events ({result.decided / expected:.0%}) before it stopped")
     _say(
