@@ -75,7 +75,8 @@ def classify(
             continue
         kind = media_kind(item.file.name, item.file.media_type) if by_kind else ""
         members[(item.folder_id, parsed.group_key, kind)].append(Member(item, parsed))
-    censuses = {folder_id: census(listings.get(folder_id, ()), rules, by_kind) for folder_id, _, _ in members}
+    folders = {folder_id for folder_id, _, _ in members}
+    censuses = {folder_id: census(listings.get(folder_id, ()), rules, by_kind) for folder_id in folders}
     groups = []
     for (folder_id, key, kind), found in members.items():
         loose, stacked = censuses[folder_id]

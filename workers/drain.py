@@ -56,6 +56,8 @@ LOCK_KEY = "autostack:drain-lock:{account}"
 LOCK_TIMEOUT_S = 60.0
 LOCK_WAIT_S = 5.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+#: Events that are sent only once a file's bytes are in (a listing read earlier may say otherwise).
+UPLOADED_EVENTS = ("file.upload.completed", "file.ready")
 
 
 def enqueue_drain(queue: Queue, account_id: str, settings: Settings, delay_s: float = 0.0) -> str:
@@ -123,14 +125,13 @@ class Listing:
         asset = self.assets.get(file_id)
         return asset if isinstance(asset, FileAsset) else None
 
-    def take(self, page: Iterable[Asset]) -> bool:
-        """Add a page read newest first; False once it held a file this listing knew: everything
-        after that file is older, and was read before (stacks autostack made are newer)."""
-        more = True
+    def take(self, page: Iterable[Asset]) -> int:
+        """Add a page of a newer read; how many of its assets were new here."""
+        new = 0
         for asset in page:
-            more &= not (isinstance(asset, FileAsset) and asset.id in self.assets)
+            new += asset.id not in self.assets
             self.assets[asset.id] = asset
-        return more
+        return new
 
     def apply(self, write: Write) -> None:
         """A write autostack made here: its files left the folder for ``write.stack_id``."""
@@ -243,7 +244,7 @@ class Drain:
     def _resolve(self, entries: list[Entry]) -> Step:
         step = Step()
         missing = self._match(entries, step)
-        if missing and self._refresh(max(entry.at for entry in missing), len(missing)):
+        if missing and self._refresh(missing):
             missing = self._match(missing, step)
         shows = 0
         while missing and shows < SHOWS_PER_STEP:
@@ -264,23 +265,31 @@ class Drain:
                 ((listing, file) for listing in self.listings.values() if (file := listing.find(entry.file_id))),
                 None,
             )
-            if hit is not None and hit[1].uploaded:
-                step.pending.append(Pending(entry, hit[1], hit[0].folder_id))
-            else:
+            if hit is None or not (hit[1].uploaded or entry.event_type in UPLOADED_EVENTS):
                 missing.append(entry)
+                continue
+            listing, file = hit
+            if not file.uploaded:  # listed mid-upload; the delivery itself says the bytes are in
+                file = listing.assets[file.id] = replace(file, status="uploaded")
+            step.pending.append(Pending(entry, file, listing.folder_id))
         return missing
 
-    def _refresh(self, newest: float, missing: int) -> bool:
-        """Read each folder listed before ``newest`` newest first, up to a page with a known file;
-        not when reading the ``missing`` files one by one costs fewer calls (a page a folder)."""
+    def _refresh(self, missing: Sequence[Entry]) -> bool:
+        """Read the folders listed before the newest missing file came, newest first, while missing
+        files are still unfound and a page still holds something new; not when reading the missing
+        files one by one costs fewer calls (a page a folder)."""
+        newest = max(entry.at for entry in missing)
         stale = [listing for listing in self.listings.values() if listing.read_at < newest]
-        if not stale or len(stale) > missing:
+        if not stale or len(stale) > len(missing):
             return False
+        unfound = {entry.file_id for entry in missing}
         for listing in stale:
             listing.read_at = self.memory.now()
             try:
                 for page in self.client.folder_pages_newest(self.account_id, listing.folder_id):
-                    if not listing.take(page):
+                    new = listing.take(page)
+                    unfound -= {asset.id for asset in page}
+                    if not unfound or not new:
                         break
             except RateLimited:
                 raise

@@ -816,6 +816,9 @@ def _timeline(result: RunResult) -> None:
             f"  creates: {len(creates)}, first at {min(creates):.1f} s, median {statistics.median(creates):.1f} s, "
             f"last at {max(creates):.1f} s"
         )
+        per_slot = Counter(int(at // 5) for at in creates)
+        spread = " ".join(str(per_slot[slot]) for slot in range(max(per_slot) + 1))
+        _say(f"  creates per 5 s from the first upload (at most 25 once the bucket's first 10 are spent): {spread}")
     waits = _second_run_delays(log, "coalescing")
     if waits:
         _say(f"  coalescing leaders: {len(waits)}, their second run came after {_spread_of(waits)}")

@@ -110,6 +110,29 @@ def test_a_later_version_is_found_by_reading_the_folder_newest_first(rt: Runtime
     assert final(rt, later).outcome == "added"
 
 
+def test_a_file_listed_mid_upload_is_taken_as_uploaded_once_its_upload_event_comes(
+    rt: Runtime, sandbox: InProcessSandbox
+) -> None:
+    folder = sandbox.folder("mid-upload")
+    v1 = sandbox.upload(folder, "mid_v1.mov")
+    answer = sandbox.http.post(
+        "/_sandbox/upload", json={"folder_id": folder, "name": "mid_v2.mov", "stop_at": "created"}
+    )
+    v2 = answer.json()["data"]["id"]
+    inbox = deliver(rt, sandbox, v1)
+    worker = Drain(rt, sandbox.account, lambda: True)
+    worker.step(inbox.snapshot(100))  # lists the folder: v2 is there, its upload not finished
+    sandbox.http.post(f"/_sandbox/files/{v2}/advance", json={"to": "uploaded"}).raise_for_status()
+
+    reset_calls(sandbox)
+    deliver(rt, sandbox, v2)
+    worker.step(inbox.snapshot(100))
+
+    assert sandbox.stacks(folder) == [["mid_v2.mov", "mid_v1.mov"]]
+    assert sandbox.calls("show_file") == 0
+    assert sandbox.calls("list_folder_children") == 0
+
+
 def test_a_file_whose_upload_has_not_finished_is_handed_to_a_job_of_its_own(
     rt: Runtime, sandbox: InProcessSandbox
 ) -> None:
