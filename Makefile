@@ -37,8 +37,8 @@ deploy-check: $(STAMP)  ## render and validate the Kubernetes, compose, Dockerfi
 bench: $(STAMP)         ## benchmarks with ratios against a baseline measured in the same run
 	$(BIN)/python -m tests.bench
 
-soak: $(STAMP)          ## the randomized race scenario over many seeds
-	$(BIN)/python -m pytest tests/e2e/test_scenarios.py --seeds=$${SEEDS:-200} -q
+soak: $(STAMP)          ## the randomized race scenario over many seeds (SEEDS=200 FIRST_SEED=1)
+	$(BIN)/python -m pytest tests/e2e/test_scenarios.py --seeds=$${SEEDS:-200} --first-seed=$${FIRST_SEED:-1} -q -s
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -16,11 +16,13 @@ from tests.inprocess_sandbox import InProcessSandbox
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--seeds", type=int, default=10, help="seeds for the randomized race scenarios")
+    parser.addoption("--first-seed", type=int, default=1, help="the first of those seeds (to split a soak)")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "scenario_seed" in metafunc.fixturenames:
-        metafunc.parametrize("scenario_seed", range(1, metafunc.config.getoption("--seeds") + 1))
+        first = metafunc.config.getoption("--first-seed")
+        metafunc.parametrize("scenario_seed", range(first, first + metafunc.config.getoption("--seeds")))
 
 
 @pytest.fixture(scope="session")

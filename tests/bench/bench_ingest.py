@@ -20,11 +20,13 @@ no HTTP library), sending the same bytes to both servers: every request a distin
   due (so a stall is not hidden by the requests it delays: no coordinated omission).
 
 Each mode runs ``--seconds`` after ``--warmup`` seconds of unmeasured load. After a webhook run the
-jobs in ``rq:queue:<queue>`` (emptied before the run) are counted against the 202 answers.
+files waiting for a decision (Redis is emptied before the run) are counted against the 202
+answers: the entries of the accounts' inboxes, plus the per-file jobs in ``rq:queue:<queue>``
+(the account's one drain job is not a file).
 
 Each variant ends with one ``RESULT {json}`` line: ``variant``, ``rps``, ``p50_ms``, ``p99_ms``,
 ``ratio_to_bare`` (requests per second over the bare server's in the same mode), ``accepted``
-(2xx answers), ``queued`` (jobs in Redis; null for the bare server).
+(2xx answers), ``queued`` (files waiting in Redis; null for the bare server).
 
 Goals (issue 7, on a 2-core machine): ``ratio_to_bare`` >= 0.3 at full speed, p99 < 25 ms at
 500 req/s, ``accepted == queued``. The exit status is 1 when ``accepted != queued`` (a lost or an
@@ -54,6 +56,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service.processes import Child, autostack_argv, free_port, spawn, start_redis, wait_http
+from workers.inbox import INBOX_KEY, accounts_with_entries
 
 PATH = "/webhooks/frameio"
 SECRET = "bench-ingest-secret"
@@ -359,6 +362,13 @@ def _describe(
     }
 
 
+def waiting_files(client: redis.Redis) -> int:
+    """Files accepted and not yet decided: inbox entries, and per-file jobs (not drain jobs)."""
+    inboxed = sum(int(client.zcard(INBOX_KEY.format(account=account))) for account in accounts_with_entries(client))
+    job_ids: list[bytes] = client.lrange(f"rq:queue:{QUEUE}", 0, -1)  # type: ignore[assignment]
+    return inboxed + sum(not job_id.startswith(b"drain_") for job_id in job_ids)
+
+
 async def _measure(
     args: argparse.Namespace, bare: Server, real: Server, redis_url: str, redis_pid: int
 ) -> list[dict[str, object]]:
@@ -380,7 +390,7 @@ async def _measure(
                     tally = await open_loop(server.port, requests, rate, args.seconds, args.open_connections)
                 cpu = meter.stop()
                 tallies[server.name] = tally
-                queued = client.llen(f"rq:queue:{QUEUE}") if server is real else None
+                queued = waiting_files(client) if server is real else None
                 results.append(
                     _describe(f"{server.name}-{mode}", tally, tallies["bare"] if server is real else None, queued, cpu)
                 )
