@@ -142,9 +142,13 @@ class Stacker:
         if coalesce is None or self.memory.is_known_stack(file.parent_id):
             return None  # a file in a stack autostack made is answered at once, without a window
         lead, window = coalesce
-        if not lead(group_lock_name(account_id, file.parent_id, parsed.group_key)):
-            return Outcome("nothing", "coalesced: the group's first job of this window stacks it", "coalesced")
-        return Outcome("waiting", f"gathering the group's versions for {window:g} s", "coalescing", wait_s=window)
+        # Both name the folder, so the sweep looks at it even if the leader fails for good.
+        folder = file.parent_id
+        if not lead(group_lock_name(account_id, folder, parsed.group_key)):
+            reason = "coalesced: the group's first job of this window stacks it"
+            return Outcome("nothing", reason, "coalesced", folder_id=folder)
+        reason = f"gathering the group's versions for {window:g} s"
+        return Outcome("waiting", reason, "coalescing", wait_s=window, folder_id=folder)
 
     def stack_listed(self, account_id: str, file: FileAsset, children: list[Asset]) -> Outcome:
         """Stack ``file``'s group from a listing of its folder the caller already holds (backfill);

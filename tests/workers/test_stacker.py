@@ -133,3 +133,20 @@ def test_reorders_always_reach_the_desired_order(case: int) -> None:
         else:
             state.insert(state.index(body["move_above_file_id"]) + 1, file_id)
     assert state == desired
+
+
+def test_a_file_left_to_a_coalescing_leader_names_its_folder_for_the_sweep(sandbox: InProcessSandbox) -> None:
+    folder = sandbox.folder("f")
+    leader, follower = sandbox.upload(folder, "a_v1.mov"), sandbox.upload(folder, "a_v2.mov")
+    windows: set[str] = set()
+
+    def lead(name: str) -> bool:
+        first = name not in windows
+        windows.add(name)
+        return first
+
+    waiting = stacker(sandbox).run(sandbox.account, leader, coalesce=(lead, 2.0))
+    left = stacker(sandbox).run(sandbox.account, follower, coalesce=(lead, 2.0))
+    assert (waiting.code, waiting.folder_id) == ("coalescing", folder)
+    assert (left.code, left.folder_id) == ("coalesced", folder)
+    assert sandbox.calls("create_stack") == 0
