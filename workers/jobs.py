@@ -20,7 +20,7 @@ from rq import Queue, Retry, get_current_job
 from rq.exceptions import DuplicateJobError
 
 from workers import metrics, runtime
-from workers.coalesce import lead_or_follow
+from workers.coalesce import lead_or_follow, take_followers
 from workers.decisions import Decision, record
 from workers.errors import LockBusy, LockLost, PermanentError, RetryableError
 from workers.limiting import Throttled
@@ -119,12 +119,15 @@ def handle_file_event(
     job = get_current_job()
     bind(job_id=job.id if job else "", file_id=file_id, account_id=account_id, event_type=event_type)
     started = time.monotonic()
+    seen: set[str] = set()
     try:
-        outcome = _outcome(rt, run)
+        outcome = _outcome(rt, run, seen)
     except RetryableError as exc:
         outcome = _retry_later(rt, exc, run)
     if outcome.outcome == "waiting" and outcome.code != "retry":
         outcome = _wait(rt, outcome, run)
+    if run.waits > 0 and outcome.outcome != "waiting":
+        release_followers(rt, run, seen)
     record_outcome(rt, outcome, run)
     count_outcome(rt, outcome, time.monotonic() - started)
     if outcome.outcome == "failed" and outcome.code == "gave-up":
@@ -147,7 +150,17 @@ def _retry_later(rt: runtime.Runtime, error: RetryableError, run: Run) -> Outcom
     return Outcome("waiting", f"{error}; trying again in {delay:.1f} s", "retry", wait_s=delay)
 
 
-def _outcome(rt: runtime.Runtime, run: Run) -> Outcome:
+def release_followers(rt: runtime.Runtime, run: Run, seen: set[str]) -> list[str]:
+    """This job's runs have ended: if it led a coalescing window, every follower whose file none of
+    its listings showed (all of them, if it failed before listing) gets a job of its own."""
+    released = [file_id for file_id in take_followers(rt.redis(), run.file_id) if file_id not in seen]
+    for file_id in released:
+        Run(run.account_id, file_id, run.event_type, waits=1).again(rt.queue(), rt.settings, 0.0)
+        log.info("file %s: its coalescing leader %s did not see it; it gets a job of its own", file_id, run.file_id)
+    return released
+
+
+def _outcome(rt: runtime.Runtime, run: Run, seen: set[str]) -> Outcome:
     settings = rt.settings
     memory = rt.memory()
     stacker = Stacker(
@@ -160,6 +173,7 @@ def _outcome(rt: runtime.Runtime, run: Run) -> Outcome:
         job_id=run.file_id,
         scope=FolderScope(rt.frameio(), rt.redis(), settings.autostack_folders),
     )
+    stacker.seen = seen  # the caller hands followers this run did not see to jobs of their own
     window = settings.autostack_coalesce_window_s
     coalesce = None
     if run.waits == 0 and window > 0:

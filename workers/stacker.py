@@ -100,6 +100,7 @@ class Stacker:
         self.scope = scope
         self.not_before = 0.0
         self.orientation: Orientation | None = None
+        self.seen: set[str] = set()  # every file id a folder or stack listing showed this run
 
     def run(
         self,
@@ -224,6 +225,8 @@ class Stacker:
             for stack in children
             if isinstance(stack, StackAsset) and self._may_hold(stack, target)
         )
+        self.seen.update(asset.id for asset in children)
+        self.seen.update(member for stack in stacks for member in stack.order)
         return Scene(parent_id, FolderView(parent_id, loose, stacks), group, from_cache)
 
     def _listing(

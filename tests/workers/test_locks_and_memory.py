@@ -7,7 +7,7 @@ import threading
 import pytest
 import redis
 
-from workers.coalesce import lead_or_follow
+from workers.coalesce import lead_or_follow, take_followers
 from workers.errors import LockBusy, LockLost
 from workers.locks import GroupLocks
 from workers.memory import Memory, Write
@@ -51,6 +51,18 @@ def test_the_first_job_of_a_window_leads_and_the_rest_follow(redis_client: redis
     assert lead_or_follow(redis_client, "acc:f:other", "job-3", 5.0) is True
     redis_client.delete("autostack:coalesce:acc:f:g")  # the window has passed
     assert lead_or_follow(redis_client, "acc:f:g", "job-4", 5.0) is True
+
+
+def test_followers_are_written_down_for_their_leader_and_taken_once(redis_client: redis.Redis) -> None:
+    assert lead_or_follow(redis_client, "acc:f:g", "v1", 5.0) is True
+    assert lead_or_follow(redis_client, "acc:f:g", "v1", 5.0) is False  # the leader's own repeat
+    assert lead_or_follow(redis_client, "acc:f:g", "v3", 5.0) is False
+    assert lead_or_follow(redis_client, "acc:f:g", "v2", 5.0) is False
+    assert lead_or_follow(redis_client, "acc:f:other", "w1", 5.0) is True
+    assert take_followers(redis_client, "v1") == ["v2", "v3"]
+    assert take_followers(redis_client, "v1") == []
+    assert take_followers(redis_client, "w1") == []
+    assert 0 < redis_client.ttl("autostack:coalesce:acc:f:g") <= 5
 
 
 def test_without_a_window_every_job_leads(redis_client: redis.Redis) -> None:

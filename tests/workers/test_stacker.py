@@ -150,3 +150,15 @@ def test_a_file_left_to_a_coalescing_leader_names_its_folder_for_the_sweep(sandb
     assert (waiting.code, waiting.folder_id) == ("coalescing", folder)
     assert (left.code, left.folder_id) == ("coalesced", folder)
     assert sandbox.calls("create_stack") == 0
+
+
+def test_a_run_remembers_every_file_its_listings_showed(sandbox: InProcessSandbox) -> None:
+    folder = sandbox.folder("f")
+    ids = [sandbox.upload(folder, name) for name in ("a_v1.mov", "a_v2.mov", "notes.txt")]
+    first = stacker(sandbox)
+    first.run(sandbox.account, ids[0])
+    assert first.seen >= set(ids)
+    late = sandbox.upload(folder, "a_v3.mov")
+    second = stacker(sandbox)
+    second.run(sandbox.account, late)
+    assert second.seen >= {late, ids[0], ids[1]}  # the stack's members too, read from the stack
