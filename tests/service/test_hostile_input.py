@@ -481,7 +481,8 @@ FLAWS: dict[str, Callable[[Genuine], tuple[list[str], list[str]]]] = {
         [g.sig, g.draw(st.one_of(st.just(g.sig), HEADER_VALUES, st.just(signature(g.body, OLD_SECRET, g.stamp)[1])))],
     ),
     "repeated-timestamp": lambda g: (
-        [g.stamp, g.draw(st.one_of(st.just(g.stamp), st.integers(0, 2 * g.now).map(str)))],
+        # Fixed bounds: a strategy whose bounds follow the clock is flaky to Hypothesis' replays.
+        [g.stamp, g.draw(st.one_of(st.just(g.stamp), st.integers(0, 2**32).map(str)))],
         [g.sig],
     ),
 }
