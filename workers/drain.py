@@ -151,8 +151,11 @@ class Step:
 
 
 class Drain:
-    def __init__(self, rt: runtime.Runtime, account_id: str, keep_lock: Callable[[], bool]) -> None:
+    def __init__(
+        self, rt: runtime.Runtime, account_id: str, keep_lock: Callable[[], bool], budget_s: float = RUN_BUDGET_S
+    ) -> None:
         self.rt = rt
+        self.budget_s = budget_s
         self.settings = rt.settings
         self.account_id = account_id
         self.keep_lock = keep_lock
@@ -177,7 +180,7 @@ class Drain:
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> str:
-        deadline = time.monotonic() + RUN_BUDGET_S
+        deadline = time.monotonic() + self.budget_s
         while True:
             self._keep_alive()
             entries = self.inbox.snapshot(SNAPSHOT)

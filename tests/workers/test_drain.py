@@ -11,8 +11,8 @@ from rq import Queue
 
 from tests.inprocess_sandbox import InProcessSandbox
 from workers import decisions
-from workers.drain import Drain
-from workers.inbox import Inbox
+from workers.drain import Drain, enqueue_drain
+from workers.inbox import FLAG_KEY, Inbox
 from workers.runtime import Runtime
 from workers.settings import load_settings
 
@@ -248,3 +248,16 @@ def test_a_group_still_arriving_waits_its_window(
 
     assert sandbox.stacks(folder) == []
     assert inbox.size() == 2
+
+
+def test_a_drain_past_its_budget_hands_over_to_a_fresh_job_behind_other_accounts(
+    rt: Runtime, sandbox: InProcessSandbox
+) -> None:
+    folder = sandbox.folder("f")
+    deliver(rt, sandbox, *[sandbox.upload(folder, f"sh{n:03d}_v001.mov") for n in range(3)])
+    queue = Queue(rt.settings.autostack_queue, connection=rt.redis())
+    enqueue_drain(queue, "another-account", rt.settings)  # its webhooks came while this drain ran
+    assert Drain(rt, sandbox.account, lambda: True, budget_s=0.0).run() == "again"
+    jobs = [queue.fetch_job(job_id) for job_id in queue.get_job_ids()]
+    assert [job.args[0] for job in jobs if job is not None] == ["another-account", sandbox.account]
+    assert rt.redis().exists(FLAG_KEY.format(account=sandbox.account))  # the web tier queues no second drain
