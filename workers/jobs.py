@@ -172,8 +172,8 @@ def _outcome(rt: runtime.Runtime, run: Run, seen: set[str]) -> Outcome:
         memory=memory,
         job_id=run.file_id,
         scope=FolderScope(rt.frameio(), rt.redis(), settings.autostack_folders),
+        seen=seen,  # the caller hands followers this run did not see to jobs of their own
     )
-    stacker.seen = seen  # the caller hands followers this run did not see to jobs of their own
     window = settings.autostack_coalesce_window_s
     coalesce = None
     if run.waits == 0 and window > 0:

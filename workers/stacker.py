@@ -89,6 +89,7 @@ class Stacker:
         memory: Memory | NoMemory | None = None,
         job_id: str = "",
         scope: FolderScope | None = None,
+        seen: set[str] | None = None,
     ) -> None:
         self.client = client
         self.rules = rules
@@ -100,7 +101,7 @@ class Stacker:
         self.scope = scope
         self.not_before = 0.0
         self.orientation: Orientation | None = None
-        self.seen: set[str] = set()  # every file id a folder or stack listing showed this run
+        self.seen = set() if seen is None else seen  # every file id a folder or stack listing showed
 
     def run(
         self,
