@@ -96,6 +96,7 @@ METRICS: dict[str, frozenset[str]] = {
     "autostack_webhooks_total": frozenset({"outcome"}),
     "autostack_enqueue_failures_total": frozenset(),
     "autostack_queue_depth": frozenset({"queue"}),
+    "autostack_inbox_files": frozenset(),
     "autostack_jobs_total": frozenset({"outcome"}),
     "autostack_job_duration_seconds_bucket": frozenset({"le"}),
     "autostack_job_duration_seconds_sum": frozenset(),

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from service.webhooks import WebhookContext, receive
 from workers import metrics
+from workers.inbox import inbox_files
 from workers.settings import Settings
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -55,7 +56,10 @@ def _metrics_text(context: WebhookContext) -> str:
     extra["autostack_enqueue_failures_total"] = float(context.outcomes.get("unavailable", 0))
     try:
         stored: dict[bytes, bytes] = context.redis.hgetall(metrics.HASH)  # type: ignore[assignment]
-        gauges = {metrics.series("autostack_queue_depth", queue=context.queue.name): float(context.queue.count)}
+        gauges = {
+            metrics.series("autostack_queue_depth", queue=context.queue.name): float(context.queue.count),
+            "autostack_inbox_files": float(inbox_files(context.redis)),
+        }
     except redis.RedisError:
         stored, gauges = {}, {}
     return metrics.render(stored, extra, gauges)

@@ -154,6 +154,11 @@ class Inbox:
         return bool(self.client.eval(_RELEASE, len(keys), *keys, self.account_id))
 
 
+def inbox_files(client: redis.Redis) -> int:
+    """Files accepted and not yet decided or handed to a job of their own, over every account."""
+    return sum(int(client.zcard(INBOX_KEY.format(account=account))) for account in accounts_with_entries(client))
+
+
 def accounts_with_entries(client: redis.Redis) -> list[str]:
     """Accounts whose inbox may hold entries (for the sweep: a drain that died is replaced)."""
     members: set[bytes] = client.smembers(INBOXES_KEY)  # type: ignore[assignment]

@@ -27,6 +27,7 @@ HELP = {
     "autostack_webhooks_total": ("counter", "Webhook deliveries by outcome."),
     "autostack_enqueue_failures_total": ("counter", "Deliveries answered 503 because Redis could not take the job."),
     "autostack_queue_depth": ("gauge", "Jobs waiting in the queue."),
+    "autostack_inbox_files": ("gauge", "Files accepted and waiting in the accounts' inboxes for a drain."),
     "autostack_jobs_total": ("counter", "Jobs by outcome."),
     "autostack_job_duration_seconds": ("histogram", "Job run time."),
     "autostack_frameio_calls_total": ("counter", "Frame.io calls by endpoint and status (none: no answer)."),

@@ -56,7 +56,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service.processes import Child, autostack_argv, free_port, spawn, start_redis, wait_http
-from workers.inbox import INBOX_KEY, accounts_with_entries
+from workers.inbox import inbox_files
 
 PATH = "/webhooks/frameio"
 SECRET = "bench-ingest-secret"
@@ -364,7 +364,7 @@ def _describe(
 
 def waiting_files(client: redis.Redis) -> int:
     """Files accepted and not yet decided: inbox entries, and per-file jobs (not drain jobs)."""
-    inboxed = sum(int(client.zcard(INBOX_KEY.format(account=account))) for account in accounts_with_entries(client))
+    inboxed = inbox_files(client)
     job_ids: list[bytes] = client.lrange(f"rq:queue:{QUEUE}", 0, -1)  # type: ignore[assignment]
     return inboxed + sum(not job_id.startswith(b"drain_") for job_id in job_ids)
 

@@ -108,3 +108,4 @@ def test_metrics_count_what_happened(local_stack: LocalStack, folder: str, wait_
     assert grew('autostack_frameio_calls_total{endpoint="create_stack",status="201"}') == 1
     assert grew("autostack_job_duration_seconds_count") >= 3
     assert after['autostack_queue_depth{queue="autostack"}'] == 0
+    assert after["autostack_inbox_files"] == 0

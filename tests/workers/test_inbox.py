@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import redis
 
-from workers.inbox import Inbox, accounts_with_entries
+from workers.inbox import Inbox, accounts_with_entries, inbox_files
 
 
 def test_a_file_is_accepted_once_whatever_the_event_type(redis_client: redis.Redis) -> None:
@@ -67,6 +67,15 @@ def test_accounts_have_separate_inboxes(redis_client: redis.Redis) -> None:
     assert Inbox(redis_client, "b").accept("file-1", "file.upload.completed", 60).accepted
     assert Inbox(redis_client, "b").snapshot(10)[0].file_id == "file-1"
     assert accounts_with_entries(redis_client) == ["a", "b"]
+
+
+def test_the_files_waiting_are_counted_over_every_account(redis_client: redis.Redis) -> None:
+    assert inbox_files(redis_client) == 0
+    for account, files in (("a", ["f1", "f2", "f3"]), ("b", ["f1"])):
+        for file_id in files:
+            Inbox(redis_client, account).accept(file_id, "file.upload.completed", 60)
+    Inbox(redis_client, "a").accept("f1", "file.ready", 60)  # a duplicate adds nothing
+    assert inbox_files(redis_client) == 4
 
 
 def test_the_sweep_claims_a_drain_only_for_entries_without_one(redis_client: redis.Redis) -> None:
