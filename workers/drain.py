@@ -56,13 +56,14 @@ LOCK_KEY = "autostack:drain-lock:{account}"
 LOCK_TIMEOUT_S = 60.0
 LOCK_WAIT_S = 5.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+JOB_PREFIX = "drain_"  # every drain job's id starts so (per-file jobs' ids start with their event)
 #: Events that are sent only once a file's bytes are in (a listing read earlier may say otherwise).
 UPLOADED_EVENTS = ("file.upload.completed", "file.ready")
 
 
 def enqueue_drain(queue: Queue, account_id: str, settings: Settings, delay_s: float = 0.0) -> str:
     """Queue the account's drain job (now, or in ``delay_s`` via RQ's scheduler)."""
-    job_id = f"drain_{_UNSAFE.sub('_', account_id)[:60]}_{random.getrandbits(48):012x}"
+    job_id = f"{JOB_PREFIX}{_UNSAFE.sub('_', account_id)[:60]}_{random.getrandbits(48):012x}"
     options = {
         "job_id": job_id,
         "job_timeout": settings.autostack_job_timeout_s,

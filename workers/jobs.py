@@ -150,14 +150,13 @@ def _retry_later(rt: runtime.Runtime, error: RetryableError, run: Run) -> Outcom
     return Outcome("waiting", f"{error}; trying again in {delay:.1f} s", "retry", wait_s=delay)
 
 
-def release_followers(rt: runtime.Runtime, run: Run, seen: set[str]) -> list[str]:
+def release_followers(rt: runtime.Runtime, run: Run, seen: set[str]) -> None:
     """This job's runs have ended: if it led a coalescing window, every follower whose file none of
     its listings showed (all of them, if it failed before listing) gets a job of its own."""
     released = [file_id for file_id in take_followers(rt.redis(), run.file_id) if file_id not in seen]
     for file_id in released:
         Run(run.account_id, file_id, run.event_type, waits=1).again(rt.queue(), rt.settings, 0.0)
         log.info("file %s: its coalescing leader %s did not see it; it gets a job of its own", file_id, run.file_id)
-    return released
 
 
 def _outcome(rt: runtime.Runtime, run: Run, seen: set[str]) -> Outcome:

@@ -56,6 +56,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service.processes import Child, autostack_argv, free_port, spawn, start_redis, wait_http
+from workers.drain import JOB_PREFIX as DRAIN_JOB_PREFIX
 from workers.inbox import inbox_files
 
 PATH = "/webhooks/frameio"
@@ -366,7 +367,7 @@ def waiting_files(client: redis.Redis) -> int:
     """Files accepted and not yet decided: inbox entries, and per-file jobs (not drain jobs)."""
     inboxed = inbox_files(client)
     job_ids: list[bytes] = client.lrange(f"rq:queue:{QUEUE}", 0, -1)  # type: ignore[assignment]
-    return inboxed + sum(not job_id.startswith(b"drain_") for job_id in job_ids)
+    return inboxed + sum(not job_id.startswith(DRAIN_JOB_PREFIX.encode()) for job_id in job_ids)
 
 
 async def _measure(

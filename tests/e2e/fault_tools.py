@@ -28,6 +28,7 @@ from service.processes import Child, start_redis, wait_until
 from service.signature import sign
 from workers import decisions
 from workers.decisions import Decision
+from workers.drain import JOB_PREFIX as DRAIN_JOB_PREFIX
 from workers.jobs import job_id_for
 
 UPLOAD_COMPLETED = "file.upload.completed"
@@ -256,7 +257,7 @@ def busy_draining(stack: LocalStack) -> tuple[Child, str] | None:
     with redis_client(stack) as client:
         for worker in Worker.all(connection=client, queue=Queue(stack.queue_name, connection=client)):
             job = worker.get_current_job()
-            if job is not None and job.id.startswith("drain_") and worker.pid in by_pid:
+            if job is not None and job.id.startswith(DRAIN_JOB_PREFIX) and worker.pid in by_pid:
                 return by_pid[worker.pid], job.id
     return None
 

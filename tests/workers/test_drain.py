@@ -11,7 +11,7 @@ from rq import Queue
 
 from tests.inprocess_sandbox import InProcessSandbox
 from workers import decisions
-from workers.drain import Drain, enqueue_drain
+from workers.drain import JOB_PREFIX, Drain, enqueue_drain
 from workers.inbox import FLAG_KEY, Inbox
 from workers.runtime import Runtime
 from workers.settings import load_settings
@@ -185,7 +185,7 @@ def test_a_429_makes_the_whole_drain_wait_and_keeps_every_entry(rt: Runtime, san
 
     assert inbox.size() == 2
     queue = Queue(rt.settings.autostack_queue, connection=rt.redis())
-    assert [job_id for job_id in queue.scheduled_job_registry.get_job_ids() if job_id.startswith("drain_")]
+    assert [job_id for job_id in queue.scheduled_job_registry.get_job_ids() if job_id.startswith(JOB_PREFIX)]
     assert queued_files(rt) == set()
 
 
