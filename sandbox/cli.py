@@ -1,6 +1,6 @@
 """``autostack sandbox``: run the Frame.io V4 stand-in under uvicorn.
 
-:func:`add_sandbox_arguments` adds ``--host``, ``--port`` and one flag per knob;
+:func:`add_sandbox_arguments` adds ``--host``, ``--port``, ``--profile`` and one flag per knob;
 :func:`sandbox_main` prints the seeded ids and serves until SIGTERM or SIGINT (uvicorn shuts
 down gracefully on either). Exit codes: 0 after a clean shutdown, 2 for a bad knob value.
 """
@@ -17,7 +17,7 @@ from typing import Any, get_args, get_origin
 import uvicorn
 
 from sandbox.app import create_app
-from sandbox.config import ConfigError, SandboxConfig, apply_updates
+from sandbox.config import PROFILES, ConfigError, SandboxConfig, apply_updates
 from service.serving import GracefulServer
 
 #: knob -> flag name where the flag does not simply spell the knob with dashes
@@ -56,14 +56,22 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
     group = parser.add_argument_group("sandbox knobs (see sandbox/README.md)")
+    group.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=None,
+        help="start from a named set of knobs (other flags override it); pessimistic = every unkind answer",
+    )
     hints = typing.get_type_hints(SandboxConfig)
     for knob in dataclasses.fields(SandboxConfig):
         _add_knob(group, knob, hints[knob.name])
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
-    """The knobs given on the command line over the defaults; raises ConfigError."""
+    """The knobs given on the command line over the profile (if any) over the defaults; raises ConfigError."""
     updates: dict[str, Any] = {}
+    if getattr(args, "profile", None) is not None:
+        updates["profile"] = args.profile
     for knob in dataclasses.fields(SandboxConfig):
         value = getattr(args, knob.name, None)
         if value is not None:

@@ -45,6 +45,22 @@ class SandboxConfig:
     retry_after_on_429: bool = False
     """Frame.io documents no Retry-After header; set True to send one anyway."""
 
+    # --- user sign-in (IMS authorization_code + refresh_token; sandbox/oauth.py) ----------
+    user_access_token_lifetime_s: float = 3600.0
+    """``expires_in`` of access tokens from the user grants (Frame.io: "typically ~1 h")."""
+    refresh_token_lifetime_s: float = 14 * 86400.0
+    """How long a refresh token can be used (Adobe's user refresh tokens last 14 days)."""
+    refresh_token_rotation: Literal["rotate", "reuse"] = "rotate"  # noqa: S105 - a policy, not a secret
+    """Each refresh returns a new refresh token and retires the old one; or keeps the old one."""
+    refresh_token_grace_s: float = 0.0
+    """After a rotation, the retired refresh token still works for this long (0: not at all)."""
+    oauth_web_client_id: str = "sandbox-web-client"
+    """The registered Web App (confidential) client: needs the secret; PKCE checked if used."""
+    oauth_web_client_secret: str = field(default="sandbox-web-secret", repr=False)
+    """The Web App client's secret (never shown by ``GET /_sandbox/config``)."""
+    oauth_spa_client_ids: list[str] = field(default_factory=lambda: ["sandbox-spa-client"])
+    """Registered public clients (SPA, native app): no secret, PKCE S256 required."""
+
     # --- stacks (frameio-v4.md section 10) -------------------------------------------------
     move_lands: Literal["bottom", "top"] = "bottom"
     """Where a file moved into a stack lands (open question 1)."""
@@ -62,12 +78,24 @@ class SandboxConfig:
     """Stack name = the head's name at creation, never updated; or always the current head's."""
     reorder_event_on_noop: bool = True
     """A reorder that changes nothing still emits `file.versioned`."""
+    reorder_requires_experimental: bool = False
+    """Reorder without ``api-version: experimental`` answers 404, as an unknown route does."""
+    stack_as_folder: Literal["404", "400", "422"] = "404"
+    """The answer when a version stack's id is used as a folder id (show folder, folder children)."""
 
     # --- listings -------------------------------------------------------------------------
     folder_default_sort: str = "updated_at_desc"
     """Order of folder children when no `sort` is given: changes reshuffle pages."""
     include_lists: bool = False
     """Accept comma-separated `include` values (the SDK types only single values)."""
+    type_list: Literal["honoured", "refused_422", "first_only"] = "honoured"
+    """Folder children ``type=file,version_stack``: filter by all, answer 422, or use only the first."""
+    head_version_in_listings: bool = True
+    """Stacks in folder children and in list_stacks carry ``head_version`` (False: left out)."""
+    head_version_in_show_stack: bool = True
+    """show_stack carries ``head_version`` (False: left out)."""
+    read_lag_ms: float = 0.0
+    """Reads within this many ms of a write (create, move, copy, reorder) show the state before it."""
 
     # --- uploads and processing -----------------------------------------------------------
     transcode_delay_s: float = 5.0
@@ -76,6 +104,8 @@ class SandboxConfig:
     """Bytes per upload URL returned by local_upload."""
     upload_requires_acl: bool = True
     """PUTs to upload URLs must carry `x-amz-acl: private` (Frame.io's S3 bucket policy)."""
+    media_type_before_upload: Literal["set", "null"] = "set"
+    """A file's ``media_type`` while it is still ``created``: guessed from the name, or null."""
 
     # --- webhook deliveries ---------------------------------------------------------------
     delivery_time_scale: float = 1.0
@@ -86,6 +116,8 @@ class SandboxConfig:
     """Probability that an event is delivered twice (two independent deliveries)."""
     reorder_delivery_rate: float = 0.0
     """Probability that a delivery is held back until a later one to the same URL went out."""
+    retry_reuses_timestamp: bool = False
+    """Retries carry the first attempt's ``X-Frameio-Request-Timestamp`` (and its signature)."""
 
     def delivery_timeout_s(self) -> float:
         """How long a receiver may take to answer before the attempt counts as failed."""
@@ -98,6 +130,25 @@ class SandboxConfig:
 
 
 KNOB_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SandboxConfig))
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "pessimistic": {
+        "reorder_requires_experimental": True,
+        "type_list": "first_only",
+        "head_version_in_listings": False,
+        "head_version_in_show_stack": False,
+        "read_lag_ms": 2000.0,
+        "stack_as_folder": "422",
+        "media_type_before_upload": "null",
+        "retry_reuses_timestamp": True,
+        "rate_limit_scope": "account",
+        "retry_after_on_429": False,
+    },
+}
+"""Named sets of knobs. ``pessimistic``: the unkind answer to every question the docs leave open
+that has a knob (the defaults keep today's behaviour for some of them). Apply one with
+``apply_updates(config, {"profile": name})``, ``PATCH /_sandbox/config``, ``POST /_sandbox/reset``
+or ``--profile``; or use the dict directly: ``SandboxConfig(**PROFILES["pessimistic"])``."""
 
 
 def _check_type(name: str, annotation: Any, value: Any) -> Any:
@@ -145,6 +196,10 @@ _RANGES: dict[str, tuple[float, float]] = {
     "delivery_attempts": (1, 100),
     "duplicate_delivery_rate": (0.0, 1.0),
     "reorder_delivery_rate": (0.0, 1.0),
+    "user_access_token_lifetime_s": (1e-3, 10 * 86400.0),
+    "refresh_token_lifetime_s": (1e-3, 365 * 86400.0),
+    "refresh_token_grace_s": (0.0, 86400.0),
+    "read_lag_ms": (0.0, 600_000.0),
 }
 
 _SORTS = {f"{key}_{way}" for key in ("name", "created_at", "updated_at") for way in ("asc", "desc")}
@@ -163,10 +218,30 @@ def validate(config: SandboxConfig) -> None:
         raise ConfigError(f"folder_default_sort must be one of {sorted(_SORTS)}")
     if not config.token:
         raise ConfigError("token must not be empty")
+    if not config.oauth_web_client_id or not config.oauth_web_client_secret:
+        raise ConfigError("oauth_web_client_id and oauth_web_client_secret must not be empty")
+    if not all(config.oauth_spa_client_ids):
+        raise ConfigError("oauth_spa_client_ids must not hold an empty id")
+
+
+def expand_profile(updates: dict[str, Any]) -> dict[str, Any]:
+    """``updates`` with a ``"profile"`` entry replaced by that profile's knobs (the others win)."""
+    if "profile" not in updates:
+        return dict(updates)
+    rest = {name: value for name, value in updates.items() if name != "profile"}
+    name = updates["profile"]
+    if not isinstance(name, str) or name not in PROFILES:
+        raise ConfigError(f"profile must be one of {sorted(PROFILES)}, not {name!r}")
+    return {**PROFILES[name], **rest}
 
 
 def apply_updates(config: SandboxConfig, updates: dict[str, Any]) -> SandboxConfig:
-    """A copy of ``config`` with ``updates`` applied; raises :class:`ConfigError` on bad input."""
+    """A copy of ``config`` with ``updates`` applied; raises :class:`ConfigError` on bad input.
+
+    ``updates`` may name a profile (``{"profile": "pessimistic"}``): its knobs are applied first,
+    then any knob given beside it.
+    """
+    updates = expand_profile(updates)
     unknown = sorted(set(updates) - set(KNOB_NAMES))
     if unknown:
         raise ConfigError(f"unknown knob(s): {', '.join(unknown)}")
@@ -177,6 +252,13 @@ def apply_updates(config: SandboxConfig, updates: dict[str, Any]) -> SandboxConf
     return updated
 
 
+SECRET_KNOBS = frozenset({"oauth_web_client_secret"})
+HIDDEN = "<hidden>"
+
+
 def as_dict(config: SandboxConfig) -> dict[str, Any]:
-    """The knobs as plain JSON-ready values."""
-    return dataclasses.asdict(config)
+    """The knobs as plain JSON-ready values (secrets shown as ``"<hidden>"``)."""
+    view = dataclasses.asdict(config)
+    for name in SECRET_KNOBS:
+        view[name] = HIDDEN
+    return view

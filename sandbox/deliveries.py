@@ -7,7 +7,10 @@ waiting 15 s, 30 s, 60 s, 120 s (plus up to 25 % jitter) in between, all scaled 
 ``delivery_time_scale``. Deleting or deactivating a webhook stops its pending retries.
 Undocumented but plausible, and therefore available: duplicate deliveries
 (``duplicate_delivery_rate``) and deliveries held back until a later one to the same webhook went
-out (``reorder_delivery_rate``; held at most one base backoff, 15 s scaled).
+out (``reorder_delivery_rate``; held at most one base backoff, 15 s scaled). Every attempt carries
+a fresh ``X-Frameio-Request-Timestamp`` unless ``retry_reuses_timestamp`` is on: then retries
+repeat the first attempt's timestamp (and so its signature), and a late retry falls outside a
+receiver's 300 s tolerance. The wall clock is ``DeliveryEngine.clock`` (tests may replace it).
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ class Delivery:
     release: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     in_flight: bool = False
+    first_timestamp: int | None = None
+    """The epoch second the first attempt was signed with."""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -90,6 +95,8 @@ class DeliveryEngine:
         self._client: httpx.AsyncClient | None = None
         self.log: list[Delivery] = []
         self.dropped_resources: set[str] = set()
+        self.clock: Callable[[], float] = time.time
+        """Wall-clock seconds for the signature timestamps; tests may replace it."""
 
     # --- life cycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -198,7 +205,8 @@ class DeliveryEngine:
         webhook = self._webhooks().get(delivery.webhook_id)
         assert webhook is not None
         body = json.dumps(delivery.event.payload(), separators=(",", ":")).encode()
-        headers = {"content-type": "application/json", **signature_headers(webhook.secret, int(time.time()), body)}
+        timestamp = self._timestamp(delivery)
+        headers = {"content-type": "application/json", **signature_headers(webhook.secret, timestamp, body)}
         timeout = self._config().delivery_timeout_s()
         sent_at, started = time.time(), time.monotonic()
         delivery.in_flight = True
@@ -211,6 +219,15 @@ class DeliveryEngine:
             error = f"answered after {elapsed:.2f} s (limit {timeout:.2f} s)"
         delivery.attempts.append(Attempt(number, sent_at, status, error, round(elapsed, 4)))
         return error is None and status is not None and 200 <= status < 300
+
+    def _timestamp(self, delivery: Delivery) -> int:
+        """Now, or the first attempt's timestamp again when ``retry_reuses_timestamp`` is on."""
+        if delivery.first_timestamp is not None and self._config().retry_reuses_timestamp:
+            return delivery.first_timestamp
+        timestamp = int(self.clock())
+        if delivery.first_timestamp is None:
+            delivery.first_timestamp = timestamp
+        return timestamp
 
     async def _post(
         self, url: str, body: bytes, headers: dict[str, str], timeout: float
@@ -258,3 +275,4 @@ class DeliveryEngine:
         self._ids = itertools.count(1)
         self.log = []
         self.dropped_resources = set()
+        self.clock = time.time

@@ -74,6 +74,8 @@ class File(Asset):
     uploaded_at: datetime | None = None
     upload_completed_at: datetime | None = None
     upload_secret: str = ""
+    media_type_known: bool = True
+    """False while ``media_type`` is hidden (knob ``media_type_before_upload: null``)."""
 
 
 @dataclass

@@ -88,6 +88,7 @@ async def upload(request: Request, sandbox: Sandbox) -> Response:
     view = {"data": file_view(file, store)}
     if stop_at == "created":
         view["data"]["upload_urls"] = uploads.upload_urls(file, str(request.base_url))
+        view["data"]["media_type"] = file.media_type  # what the PUTs must send, as local_upload answers
     else:
         _advance(sandbox, file.id, stop_at)
         view = {"data": file_view(file, store)}

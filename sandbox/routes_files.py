@@ -3,6 +3,7 @@
 Paths, bodies and answers per the SDK's ``files/raw_client.py``: show -> ``FileWithIncludes``;
 status -> ``FileUploadStatus``; update and move -> ``File``; delete -> 204; local upload -> 201
 ``FileWithUploadUrls``. Upload URLs are pre-signed (no bearer token) and point at this sandbox.
+show reads through the read lag and move is recorded for it (``read_lag_ms``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def _includes(call: Call) -> frozenset[str]:
 
 
 async def show_file(call: Call) -> Response:
-    store = call.sandbox.store
+    store = call.sandbox.read_store()
     file = store.file(call.request.path_params["file_id"])
     return ok(file_view(file, store, _includes(call)))
 
@@ -72,7 +73,8 @@ async def move_file(call: Call) -> Response:
     parent_id = (await call.data()).get("parent_id")
     if not isinstance(parent_id, str) or not parent_id:
         raise invalid("parent_id must be a folder or version stack id", "/data/parent_id")
-    stacking.move_file(store, call.sandbox.config, file, parent_id, call.user.id)
+    with call.sandbox.writing():
+        stacking.move_file(store, call.sandbox.config, file, parent_id, call.user.id)
     return ok(file_view(file, store))
 
 
@@ -86,6 +88,7 @@ async def local_upload(call: Call) -> Response:
         raise invalid("file_size must be a positive integer of bytes (up to 5 TB)", "/data/file_size")
     file = uploads.create_file(call.sandbox, folder, name, size, call.user.id)
     view = file_view(file, store)
+    view["media_type"] = file.media_type  # the uploader sends it as the PUTs' Content-Type
     view["upload_urls"] = uploads.upload_urls(file, str(call.request.base_url))
     return ok(view, status=201)
 

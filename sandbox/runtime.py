@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sandbox.config import SandboxConfig, apply_updates, validate
 from sandbox.deliveries import DeliveryEngine
 from sandbox.faults import FaultBook
 from sandbox.ratelimit import RateLimiter
+from sandbox.readlag import ReadLag
 from sandbox.state import Store, seed_store
 
 
@@ -27,6 +30,9 @@ class Sandbox:
         self.store.listeners.append(self.deliveries.enqueue)
         self.closing = asyncio.Event()
         self._timers: set[asyncio.TimerHandle] = set()
+        self.clock: Callable[[], float] = time.monotonic
+        """Seconds, for the read lag; tests may replace it (a reset puts the real one back)."""
+        self.read_lag = ReadLag()
 
     # --- life cycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -56,6 +62,8 @@ class Sandbox:
         self.limiter.reset()
         self.faults.clear()
         self.calls.clear()
+        self.clock = time.monotonic
+        self.read_lag.clear()
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> None:
         """Run ``callback`` on the event loop after ``delay`` seconds (cancelled at shutdown)."""
@@ -69,6 +77,17 @@ class Sandbox:
 
         handle = loop.call_later(delay, fire)
         self._timers.add(handle)
+
+    # --- reads that lag writes (knob read_lag_ms) --------------------------------------------
+    def read_store(self) -> Store:
+        """The world as a read sees it now: the live store unless a write is younger than the lag."""
+        return self.read_lag.view(self.store, self.clock(), self.config.read_lag_ms / 1000.0)
+
+    @contextmanager
+    def writing(self) -> Iterator[Store]:
+        """Wrap a write to stacks: reads within ``read_lag_ms`` of it will not see it."""
+        with self.read_lag.write(self.store, self.clock(), self.config.read_lag_ms / 1000.0):
+            yield self.store
 
     # --- knobs ----------------------------------------------------------------------------
     def update_config(self, updates: dict[str, Any]) -> None:

@@ -191,6 +191,7 @@ def copy_stack(store: Store, config: SandboxConfig, stack: Stack, parent_id: str
         twin = File(
             store.new_id(), original.name, copy.id, original.project_id, user_id,
             file_size=original.file_size, media_type=original.media_type, status=original.status,
+            media_type_known=original.media_type_known,
             uploaded_at=original.uploaded_at, upload_completed_at=original.upload_completed_at,
         )  # fmt: skip
         twin.created_at = twin.updated_at = now()

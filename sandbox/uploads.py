@@ -5,7 +5,10 @@ Real flow (frameio-v4.md sections 1 and 8): ``local_upload`` creates the file an
 file's media type, ``x-amz-acl: private``); when every part is in, the file is ``uploaded``
 (``file.upload.completed``); ``transcode_delay_s`` later it is ``transcoded`` (``file.ready``).
 The media type is guessed from the name at creation (Frame.io's own upload clients get it back in
-the create answer and send it as the PUT's Content-Type).
+the create answer and send it as the PUT's Content-Type). With ``media_type_before_upload: null``
+every other answer shows ``media_type`` null until the upload completes (the SDK's model says it
+is "nullable until the file has finished uploading"); the knob holds for files created after it
+is set.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ def create_file(
     store = sandbox.store
     file = File(store.new_id(), name, folder.id, folder.project_id, user_id, file_size=file_size)
     file.media_type = media_type or guess_media_type(name)
+    file.media_type_known = sandbox.config.media_type_before_upload == "set"
     file.parts = split_parts(file_size, sandbox.config.upload_part_size)
     file.upload_secret = store.new_secret()[:32]
     store.files[file.id] = file
@@ -87,6 +91,7 @@ def part_received(sandbox: Sandbox, file: File, index: int) -> None:
 
 def mark_uploaded(sandbox: Sandbox, file: File, *, transcode: bool = True) -> None:
     file.status = "uploaded"
+    file.media_type_known = True
     file.uploaded_at = file.uploaded_at or now()
     file.upload_completed_at = now()
     file.touch()

@@ -78,7 +78,8 @@ def _media_link(file: File, name: str) -> dict[str, Any] | None:
 
 def file_view(file: File, store: Store, includes: frozenset[str] = frozenset()) -> dict[str, Any]:
     view = _common(file, "file", store, includes)
-    view.update(file_size=file.file_size, media_type=file.media_type, status=file.status)
+    media_type = file.media_type if file.media_type_known else None
+    view.update(file_size=file.file_size, media_type=media_type, status=file.status)
     asked = [name for name in MEDIA_LINKS if f"media_links.{name}" in includes]
     if asked:
         view["media_links"] = {name: _media_link(file, name) for name in asked}
@@ -91,18 +92,24 @@ def folder_view(folder: Folder, store: Store, includes: frozenset[str] = frozens
     return view
 
 
-def stack_view(stack: Stack, store: Store, includes: frozenset[str] = frozenset()) -> dict[str, Any]:
+def stack_view(
+    stack: Stack, store: Store, includes: frozenset[str] = frozenset(), *, head_version: bool = True
+) -> dict[str, Any]:
+    """A ``VersionStackWithIncludes``; ``head_version=False`` leaves that (optional) field out."""
     view = _common(stack, "version_stack", store, includes)
     head = stack.head_id
-    view["head_version"] = file_view(store.files[head], store, includes) if head else None
+    if head_version:
+        view["head_version"] = file_view(store.files[head], store, includes) if head else None
     return view
 
 
-def asset_view(asset: Asset, store: Store, includes: frozenset[str] = frozenset()) -> dict[str, Any]:
+def asset_view(
+    asset: Asset, store: Store, includes: frozenset[str] = frozenset(), *, head_version: bool = True
+) -> dict[str, Any]:
     if isinstance(asset, File):
         return file_view(asset, store, includes)
     if isinstance(asset, Stack):
-        return stack_view(asset, store, includes)
+        return stack_view(asset, store, includes, head_version=head_version)
     assert isinstance(asset, Folder)
     return folder_view(asset, store, includes)
 
