@@ -1,11 +1,16 @@
-"""Adobe IMS's token endpoint as the sandbox serves it: ``POST /ims/token/v3``, grant ``client_credentials``.
+"""Adobe IMS as the sandbox serves it: ``POST /ims/token/v3`` (all grants), authorize and revoke.
+
+The user grants (``authorization_code``, ``refresh_token``), ``GET /ims/authorize/v2`` and
+``POST /ims/revoke`` are described in ``sandbox/oauth.py``; their knobs are ``SandboxConfig``'s
+(``user_access_token_lifetime_s``, ``refresh_token_*``, ``oauth_*``). The rest of this docstring is
+about the server-to-server grant, ``client_credentials``.
 
 The request is Adobe's documented form (``application/x-www-form-urlencoded``; parameters may also
 come as query parameters): ``grant_type=client_credentials&client_id=…&client_secret=…&scope=…``,
 scopes comma- or space-separated. The answer is ``{"access_token", "token_type": "bearer",
 "expires_in"}`` (seconds), or IMS's error shape ``{"error", "error_description"}``:
 
-- ``grant_type`` other than ``client_credentials`` -> 400 ``unsupported_grant_type``;
+- ``grant_type`` other than ``client_credentials`` or the user grants -> 400 ``unsupported_grant_type``;
 - a parameter missing -> 400 ``invalid_request``;
 - an unknown client id -> 400 ``invalid_client`` ("invalid client_id parameter");
 - a wrong secret -> ``wrong_secret_status`` (400, as IMS is seen to answer; 401 on request)
@@ -21,11 +26,14 @@ gateway. Tests inject ``schedule`` to fire the expiry by hand (no sleeping).
 The stand-in's state lives on the app (``app.state.ims``), made with defaults on first use;
 :func:`install` sets one up with other knobs. Control routes: ``GET``/``PATCH /_sandbox/ims``
 (knobs, and ``fail_next``: statuses to answer the next token requests with, e.g. ``[503]``).
-Token requests are counted in ``/_sandbox/calls`` as endpoint ``ims_token``.
+Token requests are counted in ``/_sandbox/calls`` as endpoint ``ims_token`` (authorize and revoke
+as ``ims_authorize`` and ``ims_revoke``); ``fail_next`` applies to token requests of every grant.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import secrets
 from collections.abc import Callable
@@ -35,10 +43,12 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from sandbox import oauth
 from sandbox.gateway import sandbox_of
+from sandbox.imserrors import ImsProblem
 from sandbox.runtime import Sandbox
 
 TOKEN_PATH = "/ims/token/v3"  # noqa: S105 - a URL path, not a password
@@ -63,19 +73,7 @@ class ImsConfig:
     wrong_secret_status: int = 400
 
 
-class ImsProblem(Exception):
-    """An IMS error answer: status, ``error`` and ``error_description``."""
-
-    def __init__(self, status: int, error: str, description: str) -> None:
-        super().__init__(f"{status} {error}: {description}")
-        self.status = status
-        self.error = error
-        self.description = description
-
-    def response(self) -> JSONResponse:
-        headers = {"retry-after": "1"} if self.status == 429 else None
-        body = {"error": self.error, "error_description": self.description}
-        return JSONResponse(body, status_code=self.status, headers=headers)
+__all__ = ["ImsConfig", "ImsProblem", "ImsStandIn", "install", "split_scopes", "stand_in_of"]
 
 
 class ImsStandIn:
@@ -95,6 +93,11 @@ class ImsStandIn:
         if self.fail_next:
             status = self.fail_next.pop(0)
             raise ImsProblem(status, _ERRORS.get(status, "server_error"), "injected failure")
+        if params.get("grant_type") in oauth.USER_GRANTS:
+            config, schedule = sandbox.config, self.schedule or sandbox.call_later
+            answer = oauth.user_token(sandbox.store, config, params, schedule, self.config.wrong_secret_status)
+            self.issued += 1
+            return answer
         self._check(params)
         access_token = f"ims-{secrets.token_urlsafe(32)}"
         store = sandbox.store
@@ -241,6 +244,47 @@ async def token(request: Request) -> Response:
     return JSONResponse(answer, headers={"cache-control": "no-store"})
 
 
+def _revoking_client(request: Request, params: dict[str, str]) -> tuple[str, str | None]:
+    """``(client_id, secret)``: from HTTP Basic (confidential clients), else the ``client_id`` parameter."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return params.get("client_id", ""), params.get("client_secret")
+    try:
+        client_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ImsProblem(400, "invalid_client", "malformed Basic credentials") from None
+    return client_id, secret
+
+
+async def authorize(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    schedule = stand_in_of(request.app).schedule or sandbox.call_later
+    try:
+        target = oauth.authorize(sandbox.store, sandbox.config, dict(request.query_params), schedule)
+    except ImsProblem as problem:
+        sandbox.record_call("ims_authorize", problem.status)
+        return problem.response()
+    sandbox.record_call("ims_authorize", 302)
+    return RedirectResponse(target, status_code=302)
+
+
+async def revoke(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    wrong_status = stand_in_of(request.app).config.wrong_secret_status
+    try:
+        params = await _params(request)
+        client_id, secret = _revoking_client(request, params)
+        oauth.authenticate_client(sandbox.config, client_id, secret, wrong_status)
+        if not params.get("token"):
+            raise ImsProblem(400, "invalid_request", "missing token parameter")
+        oauth.revoke(sandbox.store, client_id, params["token"])
+    except ImsProblem as problem:
+        sandbox.record_call("ims_revoke", problem.status)
+        return problem.response()
+    sandbox.record_call("ims_revoke", 200)
+    return Response(status_code=200)
+
+
 async def show(request: Request) -> Response:
     return JSONResponse(stand_in_of(request.app).view())
 
@@ -260,6 +304,8 @@ async def patch(request: Request) -> Response:
 
 ROUTES = [
     Route(TOKEN_PATH, token, methods=["POST"]),
+    Route(oauth.AUTHORIZE_PATH, authorize, methods=["GET"]),
+    Route(oauth.REVOKE_PATH, revoke, methods=["POST"]),
     Route("/_sandbox/ims", show, methods=["GET"]),
     Route("/_sandbox/ims", patch, methods=["PATCH"]),
 ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sandbox.errors import not_found
 from sandbox.events import Event, Listener
 from sandbox.model import Asset, File, Folder, Project, Stack, User, Webhook
+from sandbox.oauth import OAuthBook
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Store:
     stacks: dict[str, Stack] = field(default_factory=dict)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     listeners: list[Listener] = field(default_factory=list)
+    oauth: OAuthBook = field(default_factory=OAuthBook)
+    """User sign-ins: authorization codes, refresh tokens, and which sign-in each access token is of."""
     project_id: str = ""
     other_project_id: str = ""
     api_user_id: str = ""

@@ -157,7 +157,8 @@ def test_default_knobs_and_state_made_on_first_use() -> None:
     [
         ({"client_id": "someone-else"}, 400, "invalid_client", "invalid client_id parameter"),
         ({"client_secret": "wrong"}, 400, "invalid_client", "invalid client_secret parameter"),
-        ({"grant_type": "authorization_code"}, 400, "unsupported_grant_type", "unsupported grant_type parameter"),
+        ({"grant_type": "password"}, 400, "unsupported_grant_type", "unsupported grant_type parameter"),
+        ({"grant_type": "authorization_code"}, 400, "invalid_client", "invalid client_id parameter"),  # S2S client
         ({"grant_type": ""}, 400, "invalid_request", "missing grant_type parameter"),
         ({"scope": ""}, 400, "invalid_request", "missing scope parameter"),
         ({"client_secret": ""}, 400, "invalid_request", "missing client_secret parameter"),
