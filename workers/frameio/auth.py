@@ -4,7 +4,7 @@ A token source is what :class:`~workers.frameio.client.FrameioClient` takes as `
 every request, it answers the bearer token to send; ``invalidate(token)`` is called once when
 Frame.io answered 401 to ``token``.
 
-:class:`ServerToServerToken` (OAuth ``client_credentials``, ``frameio-v4.md`` section 7) keeps
+:class:`ServerToServerToken` (OAuth ``client_credentials``, ``docs/frameio.md`` §7) keeps
 one token for every worker of every machine in Redis (a hash at ``autostack:ims:token:<digest>``
 with the token, when to refresh it and when it expires; the key's TTL is the expiry):
 

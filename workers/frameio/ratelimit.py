@@ -1,7 +1,7 @@
 """The shared rate limiter: one leaky bucket per (account, endpoint class) in Redis.
 
 Frame.io limits every endpoint class per account with a leaky bucket that refills continuously
-(frameio-v4.md section 4). We keep the same bucket on our side, shared by every worker on every
+(``docs/frameio.md`` §4). We keep the same bucket on our side, shared by every worker on every
 machine through Redis, so that we rarely hear a 429 at all:
 
 * a bucket leaks ``calls / window`` per second, Frame.io's rate, and a call is granted while the

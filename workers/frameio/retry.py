@@ -1,6 +1,6 @@
 """When to try a failed Frame.io call again: a pure policy (no I/O, the randomness is passed in).
 
-Frame.io's guidance (frameio-v4.md sections 4 and 5): after a 429 wait at least 1 s and at least
+Frame.io's guidance (``docs/frameio.md`` §4 and §5): after a 429 wait at least 1 s and at least
 double the wait each time; after a 5xx wait at least 30 s, with a limited number of tries,
 exponential back-off and random jitter. Timeouts and dropped connections back off from a small
 start. Permanent errors are never retried.

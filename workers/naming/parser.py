@@ -1,7 +1,7 @@
 """File-name parsing: from a Frame.io file name to a group key and an integer version.
 
 Pure: no I/O, and total: ``parse`` never raises. It implements the contract of
-``shared/naming/README.md``. The pipeline, in order:
+``docs/naming.md``. The pipeline, in order:
 
 1. basename (after the last ``/`` or ``\\``), Unicode NFC; OS/application junk is refused; surrounding
    whitespace is trimmed and an empty name is refused;
