@@ -88,7 +88,17 @@ CONTRACT_SETTINGS = frozenset(
 KEDA_ENV = frozenset({"REDIS_ADDRESS", "REDIS_PASSWORD"})
 
 WEBHOOK_OUTCOMES = frozenset(
-    {"queued", "duplicate", "ignored", "bad_signature", "stale", "malformed", "too_large", "unavailable"}
+    {
+        "queued",
+        "duplicate",
+        "ignored",
+        "bad_signature",
+        "bad_timestamp",
+        "stale",
+        "malformed",
+        "too_large",
+        "unavailable",
+    }
 )
 JOB_OUTCOMES = frozenset({"stacked", "added", "nothing", "declined", "waiting", "failed"})
 # Every series autostack exports, with its labels (the histogram as its three series).
@@ -998,7 +1008,7 @@ def kubernetes_checks(manifests: list[Manifest]) -> Problems:
 def check_rules_file(path: Path = BASE / "rules.toml") -> Problems:
     """The rules file loads with autostack's own loader (plain TOML parsing when it cannot be imported)."""
     try:
-        rules = import_project_module("workers.rules")
+        rules = import_project_module("workers.naming.rules")
     except ImportError:
         try:
             tomllib.loads(path.read_text())

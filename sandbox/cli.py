@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
 import typing
 from typing import Any, get_args, get_origin
@@ -18,7 +19,6 @@ import uvicorn
 
 from sandbox.app import create_app
 from sandbox.config import PROFILES, ConfigError, SandboxConfig, apply_updates
-from service.serving import GracefulServer
 
 #: knob -> flag name where the flag does not simply spell the knob with dashes
 FLAG_NAMES = {
@@ -91,9 +91,17 @@ def sandbox_main(args: argparse.Namespace) -> int:
     for key, value in state.items():
         print(f"  {key} = {value}", flush=True)
     print(json.dumps(state), flush=True)
-    server = GracefulServer(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", ws="none"))
+    _exit_quietly_after_shutdown()
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", ws="none"))
     try:
         server.run()
     except SystemExit as exit_:  # uvicorn exits 1 when it cannot bind the port
         return exit_.code if isinstance(exit_.code, int) else 1
     return 0 if server.started else 1
+
+
+def _exit_quietly_after_shutdown() -> None:
+    """uvicorn shuts down gracefully on SIGTERM or SIGINT, then raises the signal again against the
+    handlers it found: with these, the sandbox then returns and exits 0 (a stop, not a crash)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: None)

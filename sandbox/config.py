@@ -1,6 +1,6 @@
 """Every knob of the sandbox, with defaults chosen as the least convenient plausible answer.
 
-Frame.io documents some behaviour and leaves the rest open (``frameio-v4.md`` section 10). Where
+Frame.io documents some behaviour and leaves the rest open (``docs/frameio.md`` §10). Where
 the documentation is silent, the default is whichever plausible answer makes a client work
 hardest, so that code written against the sandbox survives the real service either way.
 
@@ -61,7 +61,7 @@ class SandboxConfig:
     oauth_spa_client_ids: list[str] = field(default_factory=lambda: ["sandbox-spa-client"])
     """Registered public clients (SPA, native app): no secret, PKCE S256 required."""
 
-    # --- stacks (frameio-v4.md section 10) -------------------------------------------------
+    # --- stacks (``docs/frameio.md`` §10) -------------------------------------------------
     move_lands: Literal["bottom", "top"] = "bottom"
     """Where a file moved into a stack lands (open question 1)."""
     children_order: Literal["top_first", "bottom_first"] = "top_first"

@@ -1,4 +1,4 @@
-"""Webhook deliveries with Frame.io's rules (frameio-v4.md section 6.5).
+"""Webhook deliveries with Frame.io's rules (``docs/frameio.md`` §6.5).
 
 Each event goes to every active webhook of its workspace that subscribed to its type, as its own
 asynchronous task (deliveries run concurrently). An attempt fails on a non-2xx answer, a

@@ -1,7 +1,7 @@
 """Adobe IMS user sign-in as the sandbox serves it: authorization code (+ PKCE), refresh, revoke.
 
 Frame.io V4 accounts not administered through the Adobe Admin Console sign in as a user
-(frameio-v4.md section 7). The flows, on IMS's paths (``sandbox/ims.py`` routes them):
+(``docs/frameio.md`` §7). The flows, on IMS's paths (``sandbox/ims.py`` routes them):
 
 - ``GET /ims/authorize/v2?client_id&redirect_uri&response_type=code&scope&state&code_challenge
   &code_challenge_method``: there is no browser, so the sandbox signs the user in at once and

@@ -1,4 +1,4 @@
-"""Cursor pages as Frame.io serves them (frameio-v4.md section 2.3, SDK ``types/links.py``).
+"""Cursor pages as Frame.io serves them (``docs/frameio.md`` §2.3, SDK ``types/links.py``).
 
 ``page_size`` 1-100 (default 50, anything else 422); ``after`` is an opaque cursor; ``links.next``
 is the request path with ONLY ``after`` (sort, include, page_size, filters are not carried: a

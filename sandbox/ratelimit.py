@@ -1,6 +1,6 @@
 """Frame.io's rate limits: a leaky bucket per (account, endpoint), refilled continuously.
 
-Numbers are the SDK 4.0.0 docstrings ("N calls per window per account_user", frameio-v4.md
+Numbers are the SDK 4.0.0 docstrings ("N calls per window per account_user", ``docs/frameio.md``
 section 4); the guide says they are enforced per account, which is the default scope here.
 ``local_upload`` (5/s) and ``create_folder`` (3/s) are also documented in the SDK docstrings.
 Every answer carries ``x-ratelimit-limit``, ``x-ratelimit-remaining`` and ``x-ratelimit-window``

@@ -1,6 +1,6 @@
 """Version stack endpoints: create, show, list in a folder, children, move, copy, reorder.
 
-Per the SDK's ``version_stacks/raw_client.py`` and frameio-v4.md section 2: create answers 201
+Per the SDK's ``version_stacks/raw_client.py`` and ``docs/frameio.md`` §2: create answers 201
 ``VersionStackWithIncludes``; show/list answer ``VersionStackWithIncludes``; move and copy answer
 200 ``VersionStack``; children are pages of assets in stack order (top first unless the
 ``children_order`` knob says otherwise; an explicit ``sort`` wins). Reorder

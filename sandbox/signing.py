@@ -1,4 +1,4 @@
-"""How Frame.io signs a webhook delivery (frameio-v4.md section 6.4).
+"""How Frame.io signs a webhook delivery (``docs/frameio.md`` §6.4).
 
 ``X-Frameio-Request-Timestamp`` is the epoch second of the attempt; ``X-Frameio-Signature`` is
 ``v0=`` + hex HMAC-SHA256 keyed with the webhook's secret over ``v0:{timestamp}:{raw body}``.

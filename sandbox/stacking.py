@@ -1,6 +1,6 @@
 """Version stack rules: create, move a file in or out, reorder, delete, move and copy a stack.
 
-Facts (frameio-v4.md sections 1-3): a file has one parent, a folder or a stack; stacks hold only
+Facts (``docs/frameio.md`` §1-§3): a file has one parent, a folder or a stack; stacks hold only
 files and sit only in folders; ``file_ids`` at creation run oldest/bottom to newest/top; the head
 is the top. Choices where the docs are silent come from the config knobs (``sandbox/config.py``).
 Every change a client causes emits ``file.versioned`` for each file whose place in a stack changed.

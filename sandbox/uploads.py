@@ -1,6 +1,6 @@
 """The upload flow: a file is `created` (no bytes), then `uploaded`, then `transcoded`.
 
-Real flow (frameio-v4.md sections 1 and 8): ``local_upload`` creates the file and returns
+Real flow (``docs/frameio.md`` §1 and §8): ``local_upload`` creates the file and returns
 ``upload_urls`` (``[{"size", "url"}]``); the client PUTs each part (``Content-Type`` equal to the
 file's media type, ``x-amz-acl: private``); when every part is in, the file is ``uploaded``
 (``file.upload.completed``); ``transcode_delay_s`` later it is ``transcoded`` (``file.ready``).

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from service.webhooks import WebhookContext, receive
 from workers import metrics
-from workers.inbox import inbox_files
+from workers.ingest.inbox import inbox_files
 from workers.settings import Settings
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"

@@ -8,9 +8,9 @@ from typing import TextIO
 from service.tables import table_lines
 from service.worker import rules_for
 from workers import runtime
-from workers.backfill import GroupPlan, Progress, apply_plans, plan_folder, walk
 from workers.settings import ConfigError, Settings
-from workers.stacker import Outcome, Stacker
+from workers.stacking.stacker import Outcome, Stacker
+from workers.tools.backfill import DoneGroups, GroupPlan, apply_plans, plan_folder, walk
 
 
 def add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +36,7 @@ def backfill_main(args: argparse.Namespace, settings: Settings, out: TextIO, rt:
     print_plan(plans, out)
     if args.dry_run or not plans:
         return 0
-    progress = Progress(rt.redis(), args.folder)
+    progress = DoneGroups(rt.redis(), args.folder)
     if args.restart:
         progress.clear()
     stacker = Stacker(client, rt.rules, policy, lock=rt.locks().hold, memory=rt.memory(), job_id="backfill")
@@ -64,7 +64,7 @@ def print_plan(plans: list[GroupPlan], out: TextIO) -> None:
 
 
 def _progress_line(out: TextIO, index: int, total: int, plan: GroupPlan, outcome: Outcome | None) -> None:
-    state = "skipped" if outcome is None else outcome.outcome
+    state = "skipped" if outcome is None else outcome.status
     width = 30
     filled = width * index // total
     bar = "#" * filled + "-" * (width - filled)
@@ -74,5 +74,5 @@ def _progress_line(out: TextIO, index: int, total: int, plan: GroupPlan, outcome
 def _summary(outcomes: list[Outcome]) -> str:
     counts: dict[str, int] = {}
     for outcome in outcomes:
-        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
     return ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "nothing applied"

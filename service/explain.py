@@ -18,8 +18,8 @@ import redis
 
 from service.tables import table_lines
 from workers import decisions
-from workers.naming import DEFAULT_RULES, Parsed, Rules, parse
-from workers.rules import RulesError, load_rules
+from workers.naming.parser import DEFAULT_RULES, Parsed, Rules, parse
+from workers.naming.rules import RulesError, load_rules
 
 _HEADERS = ("name", "group key", "version", "rule", "reason")
 

@@ -20,7 +20,7 @@ import redis
 from rq import Queue, Worker
 
 from service.processes import Child, autostack_argv, free_port, spawn, start_redis, wait_http, wait_until
-from workers.inbox import INBOXES_KEY
+from workers.ingest.inbox import INBOXES_KEY
 
 EVENTS = ["file.upload.completed", "file.ready"]
 PERIODIC = re.compile(r"sweep_\d+")  # the next periodic sweep (not the per-file jobs a sweep queues)

@@ -14,7 +14,14 @@ SCHEME = "v0"
 
 
 class SignatureError(Exception):
-    """Why a delivery is not trusted; the text is safe to log (it never holds a secret)."""
+    """Why a delivery is not trusted; the text is safe to log (it never holds a secret).
+
+    ``code`` says which check failed, for control flow and metrics: ``stale`` (the timestamp is
+    outside the window), ``bad_timestamp`` (missing, malformed or sent twice) or ``bad_signature``."""
+
+    def __init__(self, message: str, code: str = "bad_signature") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -24,11 +31,11 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 def check_timestamp(timestamp: str | None, now: float, tolerance_s: int) -> None:
     if not timestamp:
-        raise SignatureError("missing X-Frameio-Request-Timestamp")
+        raise SignatureError("missing X-Frameio-Request-Timestamp", "bad_timestamp")
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
-        raise SignatureError("malformed X-Frameio-Request-Timestamp")
+        raise SignatureError("malformed X-Frameio-Request-Timestamp", "bad_timestamp")
     if abs(now - int(timestamp)) > tolerance_s:
-        raise SignatureError("timestamp outside the allowed window (stale or in the future)")
+        raise SignatureError("timestamp outside the allowed window (stale or in the future)", "stale")
 
 
 def verify(

@@ -4,7 +4,7 @@
 autostack made in a window (newest first), ``undo --clear --file ID`` lets autostack stack an
 undone file again, and ``unstack --stack ID`` empties any stack, bottom first. Each shows its plan
 as a table, then (unless ``--dry-run``) applies it with a progress line per move, through the
-shared rate limiter. The rules are in :mod:`workers.undo`. Exit codes: 0 done, 1 refused or a
+shared rate limiter. The rules are in :mod:`workers.tools.undo`. Exit codes: 0 done, 1 refused or a
 move failed, 2 usage (an unreadable time, an account that cannot be told).
 """
 
@@ -22,17 +22,11 @@ import redis
 from workers import decisions
 from workers.decisions import Decision
 from workers.settings import Settings
-from workers.undo import (
-    Asker,
-    Entry,
-    Refusal,
-    Report,
-    StepResult,
-    Undoer,
-    UndoPlan,
-    entries_since,
-    release,
-)
+from workers.stacking.holds import Holds
+from workers.stacking.journal import Journal
+from workers.stacking.writes import JournalEntry
+from workers.tools.undo import Asker, Report, StepResult, Undoer
+from workers.tools.undo_plan import Refusal, UndoPlan
 
 if TYPE_CHECKING:
     from workers.runtime import Runtime
@@ -135,13 +129,13 @@ def _undo_window(
         since = parse_since(args.since, undoer.memory.now())
     except ValueError as exc:
         return _usage(err, "undo", str(exc))
-    entries = entries_since(client, since, args.folder)
+    entries = Journal(client).since(since, args.folder)
     fallback = resolve_account(client, args.account)
     if args.account:
         entries = [entry for entry in entries if entry.account_id in ("", args.account)]
     if any(not entry.account_id for entry in entries) and fallback is None:
         return _usage(err, "undo", "some writes do not name their account: pass --account")
-    entries = [Entry(entry.account_id or fallback or "", entry.write) for entry in entries]
+    entries = [JournalEntry(entry.account_id or fallback or "", entry.write) for entry in entries]
     when = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     out.write(f"{len(entries)} autostack write(s) since {when}{_in_folder(args.folder)}, newest first\n")
     return _run(undoer, undoer.plan_window(entries), asker, args.dry_run, out, strict=False)
@@ -219,7 +213,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -
 
 
 def _clear(client: redis.Redis, args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    hold = release(client, args.file)
+    hold = Holds(client).clear(args.file)
     if hold is None:
         out.write(f"file {args.file} was not held back\n")
         return 0

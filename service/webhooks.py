@@ -21,11 +21,12 @@ from starlette.responses import JSONResponse
 
 from service.events import Event, MalformedEvent, parse_event
 from service.signature import SignatureError, verify
-from workers.drain import enqueue_drain
-from workers.inbox import Inbox
-from workers.jobs import enqueue_file_event
+from workers.ingest.inbox import Inbox
+from workers.ingest.queue import enqueue_drain, enqueue_file_event
 from workers.logs import bind
 from workers.settings import Settings
+
+TIMESTAMP_HEADER = "x-frameio-request-timestamp"
 
 log = logging.getLogger("autostack.webhooks")
 
@@ -73,7 +74,8 @@ async def read_capped(request: Request, limit: int) -> bytes:
 def _single(request: Request, name: str) -> str | None:
     values = request.headers.getlist(name)
     if len(values) > 1:
-        raise SignatureError(f"{name} sent more than once")
+        code = "bad_timestamp" if name == TIMESTAMP_HEADER else "bad_signature"
+        raise SignatureError(f"{name} sent more than once", code)
     return values[0] if values else None
 
 
@@ -97,11 +99,11 @@ async def _receive(request: Request, context: WebhookContext) -> tuple[JSONRespo
     except BodyTooLarge:
         return _answer(413, "too_large", f"the body is over {settings.autostack_max_body_bytes} bytes"), "too_large"
     try:
-        timestamp = _single(request, "x-frameio-request-timestamp")
+        timestamp = _single(request, TIMESTAMP_HEADER)
         signature = _single(request, "x-frameio-signature")
         verify(context.secrets, timestamp, signature, body, time.time(), settings.autostack_timestamp_tolerance_s)
     except SignatureError as exc:
-        return _answer(401, "unauthorized", str(exc)), "stale" if "timestamp" in str(exc) else "bad_signature"
+        return _answer(401, "unauthorized", str(exc)), exc.code
     try:
         event = parse_event(body)
     except MalformedEvent as exc:

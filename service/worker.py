@@ -6,10 +6,10 @@ from rq import Worker
 from rq.job import Job
 
 from workers import runtime
-from workers.naming import DEFAULT_RULES, Rules
-from workers.rules import RulesError, load_rules
+from workers.ingest.queue import schedule_sweep
+from workers.naming.parser import DEFAULT_RULES, Rules
+from workers.naming.rules import RulesError, load_rules
 from workers.settings import ConfigError, Settings
-from workers.sweep import schedule_sweep
 
 
 def rules_for(settings: Settings) -> Rules:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from starlette.testclient import TestClient
 
-from workers.frameio import FrameioClient
+from workers.frameio.client import FrameioClient
 
 
 @dataclass

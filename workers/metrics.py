@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 import httpx
 import redis
 
-from workers.frameio import CallObserver
+from workers.frameio.client import CallObserver
 
 log = logging.getLogger("autostack.metrics")
 
@@ -81,7 +81,7 @@ def _bound_of(field: str) -> str:
 
 
 class CallCounter:
-    """A :class:`~workers.frameio.CallObserver` that counts calls and passes them on."""
+    """A :class:`~workers.frameio.client.CallObserver` that counts calls and passes them on."""
 
     def __init__(self, inner: CallObserver | None = None) -> None:
         self.inner = inner

@@ -14,16 +14,16 @@ import httpx
 import redis
 from rq import Queue
 
-from workers.auth import token_source
-from workers.frameio import FrameioClient
-from workers.limiting import LimitedCalls
-from workers.locks import GroupLocks
-from workers.memory import Memory
+from workers.frameio.auth import ServerToServerToken, StaticToken, TokenSource
+from workers.frameio.client import FrameioClient
+from workers.frameio.limiting import LimitedCalls
+from workers.frameio.ratelimit import RateLimiter, parse_limits
 from workers.metrics import CallCounter
-from workers.naming import DEFAULT_RULES, Rules
-from workers.planner import Policy
-from workers.ratelimit import RateLimiter, parse_limits
-from workers.settings import Settings
+from workers.naming.parser import DEFAULT_RULES, Rules
+from workers.settings import ConfigError, Settings
+from workers.stacking.locks import GroupLocks
+from workers.stacking.memory import Memory
+from workers.stacking.planner import Policy
 
 FOREGROUND_MAX_WAIT_S = 3600.0
 
@@ -82,8 +82,8 @@ class Runtime:
         self._calls = CallCounter(self._limited)
         return self._calls
 
-    def drain_call_metrics(self) -> dict[str, float]:
-        """This process's Frame.io call counts and limiter waits since the last drain."""
+    def take_call_metrics(self) -> dict[str, float]:
+        """This process's Frame.io call counts and limiter waits since they were last taken (and resets them)."""
         if self._calls is None:
             return {}
         waited = dict(self._limited.waited_s) if self._limited is not None else {}
@@ -111,6 +111,25 @@ class Runtime:
 
     def locks(self) -> GroupLocks:
         return GroupLocks(self.redis(), timeout_s=self.settings.autostack_lock_timeout_s)
+
+
+def token_source(settings: Settings, client: redis.Redis, http: httpx.Client | None = None) -> TokenSource:
+    """The token source the settings ask for: ``FRAMEIO_TOKEN`` if set, else IMS server-to-server
+    with ``FRAMEIO_CLIENT_ID`` and ``FRAMEIO_CLIENT_SECRET``; :class:`~workers.settings.ConfigError`
+    when neither is set."""
+    if settings.frameio_token is not None:
+        return StaticToken(settings.frameio_token)
+    client_id, secret = settings.frameio_client_id, settings.frameio_client_secret
+    if client_id is None or secret is None:
+        raise ConfigError("set FRAMEIO_TOKEN, or FRAMEIO_CLIENT_ID and FRAMEIO_CLIENT_SECRET, to call Frame.io")
+    return ServerToServerToken(
+        client,
+        http if http is not None else httpx.Client(timeout=settings.frameio_timeout_s),
+        settings.frameio_ims_url,
+        client_id,
+        secret,
+        settings.frameio_ims_scopes,
+    )
 
 
 _current: Runtime | None = None

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from workers.ratelimit import parse_limits
+from workers.frameio.ratelimit import parse_limits
 
 DEFAULT_EVENT_TYPES = ("file.upload.completed", "file.ready")
 

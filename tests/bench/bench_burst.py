@@ -110,9 +110,9 @@ from sandbox.paging import MAX_PAGE_SIZE
 from sandbox.ratelimit import LIMITS, LeakyBucket
 from service.launcher import EVENTS, LocalStack
 from workers.decisions import STREAM, Decision
-from workers.inbox import delivery_key
-from workers.jobs import job_id_for
-from workers.naming import DEFAULT_RULES, Declined, Parsed, parse
+from workers.ingest.inbox import delivery_key
+from workers.ingest.queue import file_job_id as job_id_for
+from workers.naming.parser import DEFAULT_RULES, Declined, Parsed, parse
 
 WINDOW_SCALE = 2 / 60
 LATENCY_S = 0.05

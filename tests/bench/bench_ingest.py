@@ -56,8 +56,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service.processes import Child, autostack_argv, free_port, spawn, start_redis, wait_http
-from workers.drain import JOB_PREFIX as DRAIN_JOB_PREFIX
-from workers.inbox import inbox_files
+from workers.ingest.inbox import inbox_files
+from workers.ingest.queue import DRAIN_PREFIX as DRAIN_JOB_PREFIX
 
 PATH = "/webhooks/frameio"
 SECRET = "bench-ingest-secret"

@@ -17,8 +17,8 @@ import re
 import time
 from collections.abc import Callable
 
-from workers.naming import DEFAULT_RULES, Rules, parse
-from workers.templates import Template
+from workers.naming.parser import DEFAULT_RULES, Rules, parse
+from workers.naming.templates import Template
 
 TITLES = ["harbor", "Kestrel SC07", "orbit_launch_60s", "Showreel 2025", "MRS_2C4_120", "recap-ep05", "Crème Brûlée"]
 TASKS = ["grade", "comp", "anim", "lgt", "edit", "mix", "titles", "conform"]

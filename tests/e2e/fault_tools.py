@@ -28,8 +28,8 @@ from service.processes import Child, start_redis, wait_until
 from service.signature import sign
 from workers import decisions
 from workers.decisions import Decision
-from workers.drain import JOB_PREFIX as DRAIN_JOB_PREFIX
-from workers.jobs import job_id_for
+from workers.ingest.queue import DRAIN_PREFIX as DRAIN_JOB_PREFIX
+from workers.ingest.queue import file_job_id as job_id_for
 
 UPLOAD_COMPLETED = "file.upload.completed"
 

@@ -9,8 +9,8 @@ import pytest
 from service.launcher import LocalStack
 from service.processes import wait_until
 from tests.e2e.fault_tools import delete_file, redis_client, stacks, wait_decided
-from workers.coalesce import KEY
-from workers.locks import group_lock_name
+from workers.ingest.coalesce import KEY
+from workers.stacking.locks import group_lock_name
 
 pytestmark = pytest.mark.e2e
 

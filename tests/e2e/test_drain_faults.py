@@ -29,7 +29,7 @@ from tests.e2e.fault_tools import (
     wait_decided,
     wait_quiet,
 )
-from workers.inbox import INBOX_KEY, Inbox
+from workers.ingest.inbox import INBOX_KEY, Inbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

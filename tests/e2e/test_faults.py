@@ -63,7 +63,7 @@ from tests.e2e.fault_tools import (
     work_horses,
 )
 from workers.decisions import Decision
-from workers.memory import LISTING_KEY
+from workers.stacking.memory import LISTING_KEY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -14,10 +14,10 @@ import redis
 
 from service import backfill as backfill_command
 from tests.workers.conftest import InProcessSandbox
-from workers.backfill import GroupPlan, Progress, apply_plans
 from workers.runtime import Runtime
 from workers.settings import load_settings
-from workers.stacker import Outcome, Stacker
+from workers.stacking.stacker import Outcome, Stacker
+from workers.tools.backfill import DoneGroups, GroupPlan, apply_plans
 
 Report = Callable[[int, int, GroupPlan, Outcome | None], None]
 GROUPS_PER_FOLDER = 58
@@ -99,7 +99,7 @@ def test_the_dry_run_plan_is_what_an_interrupted_and_resumed_backfill_applies(
     calls = {"groups": 0}
 
     def interrupted(
-        stacker: Stacker, account_id: str, plans: list[GroupPlan], progress: Progress, report: Report
+        stacker: Stacker, account_id: str, plans: list[GroupPlan], progress: DoneGroups, report: Report
     ) -> list[Outcome]:
         def stop_midway(index: int, total: int, plan: GroupPlan, outcome: Outcome | None) -> None:
             report(index, total, plan, outcome)

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from service.explain import add_explain_arguments, explain_main, run_explain
-from workers.naming import DEFAULT_RULES
+from workers.naming.parser import DEFAULT_RULES
 
 
 def run(argv: list[str], stdin: str = "") -> tuple[int, str, str]:

@@ -42,7 +42,7 @@ from service.launcher import LocalStack
 from service.processes import Child, autostack_argv, start_redis, wait_until
 from service.webhooks import WebhookContext
 from workers import decisions
-from workers.jobs import handle_file_event
+from workers.ingest.jobs import handle_file_event
 from workers.runtime import Runtime
 from workers.settings import ConfigError, Settings, load_settings
 

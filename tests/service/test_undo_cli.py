@@ -25,13 +25,13 @@ from service.undo import (
 from tests.workers.conftest import InProcessSandbox
 from workers import decisions
 from workers.decisions import Decision
-from workers.memory import Memory
-from workers.naming import DEFAULT_RULES
-from workers.planner import Policy
+from workers.naming.parser import DEFAULT_RULES
 from workers.runtime import Runtime
 from workers.settings import Settings, load_settings
-from workers.stacker import Stacker
-from workers.undo import is_held_back
+from workers.stacking.holds import Holds
+from workers.stacking.memory import Memory
+from workers.stacking.planner import Policy
+from workers.stacking.stacker import Stacker
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Cli:
         memory = Memory(self.redis)
         stacker = Stacker(self.sandbox.client(), DEFAULT_RULES, Policy(), memory=memory)
         outcome = stacker.run(self.sandbox.account, self.ids[name], not_before=memory.now())
-        assert outcome.outcome in ("stacked", "added"), outcome.reason
+        assert outcome.status in ("stacked", "added"), outcome.reason
         return outcome.stack_id
 
     def now(self) -> float:
@@ -143,10 +143,10 @@ def test_clear_lets_autostack_stack_an_undone_file_again(cli: Cli) -> None:
     cli.stack("a_v1.mov")
     file_id = cli.ids["a_v2.mov"]
     assert cli.undo("--file", file_id, "--account", cli.sandbox.account)[0] == 0
-    assert is_held_back(cli.redis, file_id, "a_v2.mov")
+    assert Holds(cli.redis).is_held(file_id, "a_v2.mov")
     code, out, _ = cli.undo("--clear", "--file", file_id, "--by", "carol")
     assert code == 0 and "cleared" in out
-    assert not is_held_back(cli.redis, file_id, "a_v2.mov")
+    assert not Holds(cli.redis).is_held(file_id, "a_v2.mov")
     latest = decisions.for_file(cli.redis, file_id)[0]
     assert (latest.code, latest.account_id) == ("hold-cleared", cli.sandbox.account)
     assert "hold cleared by carol" in latest.reason

@@ -14,7 +14,7 @@ from rq import Queue
 from starlette.testclient import TestClient
 
 from service.app import create_app
-from workers.inbox import Inbox
+from workers.ingest.inbox import Inbox
 from workers.settings import Settings, load_settings
 
 SECRET = "whsec-test"
@@ -69,7 +69,7 @@ def test_a_signed_upload_event_goes_to_the_inbox_and_queues_its_drain_with_ids_o
         ("file-1", "file.upload.completed")
     ]
     jobs = Queue("autostack", connection=redis_client).get_jobs()
-    assert [(job.func_name, job.args) for job in jobs] == [("workers.drain.drain_inbox", ("acc",))]
+    assert [(job.func_name, job.args) for job in jobs] == [("workers.ingest.drain.drain_inbox", ("acc",))]
 
 
 def test_deliveries_for_many_files_of_one_account_queue_one_drain(
@@ -100,7 +100,7 @@ def test_without_the_inbox_each_delivery_is_a_job_of_ids_only(redis_url: str, re
             assert per_event.post("/webhooks/frameio", content=body, headers=signed_headers(body)).status_code == 202
     jobs = Queue("autostack", connection=redis_client).get_jobs()
     assert [job.args for job in jobs] == [("acc", "file-1", "file.upload.completed"), ("acc", "file-1", "file.ready")]
-    assert {job.func_name for job in jobs} == {"workers.jobs.handle_file_event"}
+    assert {job.func_name for job in jobs} == {"workers.ingest.jobs.handle_file_event"}
 
 
 def test_the_older_secret_still_verifies_during_rotation(client: TestClient, redis_client: redis.Redis) -> None:
@@ -190,3 +190,31 @@ def test_redis_down_answers_503_quickly_and_queues_nothing() -> None:
 def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("make_headers", "outcome"),
+    [
+        (lambda b: list(signed_headers(b, timestamp=int(time.time()) - 301).items()), "stale"),
+        (
+            lambda b: [(k, v) for k, v in signed_headers(b).items() if k != "x-frameio-request-timestamp"],
+            "bad_timestamp",
+        ),
+        (lambda b: [*signed_headers(b).items(), ("x-frameio-request-timestamp", "1")], "bad_timestamp"),
+        (
+            lambda b: [(k, "soon" if k == "x-frameio-request-timestamp" else v) for k, v in signed_headers(b).items()],
+            "bad_timestamp",
+        ),
+        (lambda b: [*signed_headers(b).items(), ("x-frameio-signature", "v0=00")], "bad_signature"),
+        (lambda b: list(signed_headers(b, "wrong-secret").items()), "bad_signature"),
+    ],
+    ids=["stale", "timestamp-missing", "timestamp-twice", "timestamp-malformed", "signature-twice", "wrong-secret"],
+)
+def test_a_refused_delivery_is_counted_by_the_check_that_failed_not_by_its_message(
+    client: TestClient, make_headers: object, outcome: str
+) -> None:
+    body = event()
+    answer = client.post("/webhooks/frameio", content=body, headers=make_headers(body))  # type: ignore[operator]
+    assert answer.status_code == 401
+    counted = client.app.state.webhooks.outcomes  # type: ignore[attr-defined]
+    assert {name: count for name, count in counted.items() if count} == {outcome: 1}

@@ -1,0 +1,361 @@
+"""Where the Frame.io bearer token comes from: a static token, or Adobe IMS server-to-server.
+
+A token source is what :class:`~workers.frameio.client.FrameioClient` takes as ``token``: called before
+every request, it answers the bearer token to send; ``invalidate(token)`` is called once when
+Frame.io answered 401 to ``token``.
+
+:class:`ServerToServerToken` (OAuth ``client_credentials``, ``docs/frameio.md`` §7) keeps
+one token for every worker of every machine in Redis (a hash at ``autostack:ims:token:<digest>``
+with the token, when to refresh it and when it expires; the key's TTL is the expiry):
+
+- A token is refreshed ``refresh_margin_s`` before it expires (at most half its lifetime before).
+- One worker refreshes at a time, under a Redis lock. While it does, the others keep using the
+  current token if it has not expired yet, and otherwise wait (polling Redis, ``wait_s`` at most)
+  for the new one: one IMS call however many workers need a token.
+- ``invalidate(token)`` drops the shared token only if it is still ``token``: a burst of 401s to
+  the same token leads to one refresh, and a 401 to an old token never drops a newer one.
+- A failed IMS request is remembered for ``failure_hold_s`` so the others raise the same error
+  instead of asking IMS again (a still valid token keeps being used meanwhile).
+
+IMS 4xx -> :class:`ImsRejected` (a :class:`~workers.frameio.errors.PermanentError`: fix the configuration);
+429, 5xx, timeouts and dropped connections -> :class:`ImsUnavailable` (a
+:class:`~workers.frameio.errors.RetryableError`). The client secret and the tokens never appear in a log
+line, an exception message or a repr; only the token itself is stored, in Redis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+import redis
+from pydantic import SecretStr
+from redis.exceptions import LockError
+
+from workers.frameio.errors import PermanentError, RetryableError
+from workers.frameio.limiting import retry_after_s
+
+log = logging.getLogger("autostack.auth")
+
+TOKEN_PATH = "/ims/token/v3"  # noqa: S105 - a URL path, not a password
+ENDPOINT = "ims_token"
+KEY_PREFIX = "autostack:ims:token:"
+DEFAULT_EXPIRES_IN_S = 86400.0  # what the SDK assumes when IMS leaves expires_in out
+
+_INVALIDATE = """
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+@runtime_checkable
+class TokenSource(Protocol):
+    """The bearer token to send now, and what to do when Frame.io refused one."""
+
+    def __call__(self) -> str: ...
+
+    def invalidate(self, token: str) -> None: ...
+
+
+class ImsRejected(PermanentError):
+    """Adobe IMS refused the token request (4xx): client id, secret or scopes are wrong."""
+
+    def __init__(self, status: int | None, error: str = "") -> None:
+        detail = "Adobe IMS refused the token request" + (f" ({error})" if error else "")
+        super().__init__(ENDPOINT, status, detail)
+        self.error = error
+
+
+class ImsUnavailable(RetryableError):
+    """No token from Adobe IMS this time: rate limited, a server error, a timeout, a dropped
+    connection, an unusable answer, or another worker's refresh that did not finish in time."""
+
+    def __init__(self, status: int | None, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(ENDPOINT, status, f"Adobe IMS: {detail}", retry_after)
+        self.reason = detail
+
+
+class StaticToken:
+    """``FRAMEIO_TOKEN``: the same token on every request; a 401 cannot be helped by asking again."""
+
+    __slots__ = ("_secret",)
+
+    def __init__(self, secret: SecretStr) -> None:
+        if not secret.get_secret_value():
+            raise ValueError("the static Frame.io token is empty")
+        self._secret = secret
+
+    def __call__(self) -> str:
+        return self._secret.get_secret_value()
+
+    def invalidate(self, token: str) -> None:
+        """Nothing to refresh: the next call answers the same token."""
+
+    def __repr__(self) -> str:
+        return "StaticToken(secret=SecretStr('**********'))"
+
+
+@dataclass(frozen=True)
+class _Token:
+    value: str = field(repr=False)
+    refresh_at: float
+    expires_at: float
+
+
+class ServerToServerToken:
+    """An Adobe IMS ``client_credentials`` token shared by all workers through Redis."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        http: httpx.Client,
+        ims_url: str,
+        client_id: str,
+        client_secret: SecretStr,
+        scopes: str,
+        *,
+        refresh_margin_s: float = 300.0,
+        clock: Callable[[], float] = time.time,
+        lock_ttl_s: float = 30.0,
+        wait_s: float = 15.0,
+        poll_s: float = 0.05,
+        failure_hold_s: float = 5.0,
+        pause: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not client_id or not client_secret.get_secret_value():
+            raise ValueError("the IMS client id and client secret must not be empty")
+        self._redis = client
+        self._http = http
+        self._ims_url = ims_url.rstrip("/")
+        self._client_id = client_id
+        self._secret = client_secret
+        # Adobe documents the scope parameter as comma-separated; the settings may use spaces.
+        self._scopes = ",".join(scopes.replace(",", " ").split())
+        self._margin_s = refresh_margin_s
+        self._clock = clock
+        self._lock_ttl_s = lock_ttl_s
+        self._wait_s = wait_s
+        self._poll_s = poll_s
+        self._failure_hold_s = failure_hold_s
+        self._pause = pause
+        digest = hashlib.sha256(f"{self._ims_url}\n{client_id}\n{self._scopes}".encode()).hexdigest()[:16]
+        self.key = KEY_PREFIX + digest
+        self._lock_key = self.key + ":lock"
+        self._failed_key = self.key + ":failed"
+        self._invalidate = client.register_script(_INVALIDATE)
+        self._local: _Token | None = None
+
+    def __repr__(self) -> str:
+        return f"ServerToServerToken(ims_url={self._ims_url!r}, client_id={self._client_id!r}, key={self.key!r})"
+
+    # -- the token source ------------------------------------------------------------------
+
+    def __call__(self) -> str:
+        local = self._local
+        if local is not None and self._clock() < local.refresh_at:
+            return local.value
+        return self._obtain().value
+
+    def invalidate(self, token: str) -> None:
+        """Frame.io answered 401 to ``token``: forget it here and, if it is still the shared
+        token, in Redis too (so the next call fetches a new one, once for everybody)."""
+        local = self._local
+        if local is not None and local.value == token:
+            self._local = None
+        if self._invalidate(keys=[self.key], args=[token]):
+            log.info("the shared IMS token was refused by Frame.io; it will be fetched again")
+
+    # -- sharing -----------------------------------------------------------------------------
+
+    def _obtain(self) -> _Token:
+        deadline = time.monotonic() + self._wait_s
+        while True:
+            shared = self._read()
+            now = self._clock()
+            if shared is not None and now < shared.refresh_at:
+                self._local = shared
+                return shared
+            usable = shared if shared is not None and now < shared.expires_at else None
+            failure = self._failure()
+            if failure is not None:
+                if usable is not None:
+                    return usable
+                raise failure
+            lock = self._redis.lock(self._lock_key, timeout=self._lock_ttl_s, blocking=False, thread_local=False)
+            if lock.acquire():
+                try:
+                    return self._refresh(usable)
+                finally:
+                    with suppress(LockError):  # expired meanwhile: nothing to release
+                        lock.release()
+            if usable is not None:
+                return usable  # another worker is refreshing; this one still works meanwhile
+            if time.monotonic() >= deadline:
+                raise ImsUnavailable(None, "another worker's token request did not finish in time")
+            self._pause(self._poll_s)
+
+    def _refresh(self, usable: _Token | None) -> _Token:
+        """Under the lock: fetch a new token unless another worker just did."""
+        shared = self._read()
+        if shared is not None and self._clock() < shared.refresh_at:
+            self._local = shared
+            return shared
+        try:
+            fresh = self._fetch()
+        except (ImsRejected, ImsUnavailable) as exc:
+            self._remember(exc)
+            if usable is not None and self._clock() < usable.expires_at:
+                log.warning("could not refresh the IMS token (%s); the current one is still valid", exc)
+                return usable
+            raise
+        self._store(fresh)
+        self._local = fresh
+        return fresh
+
+    def _read(self) -> _Token | None:
+        stored: dict[Any, Any] = self._redis.hgetall(self.key)
+        fields = {_text(name): _text(value) for name, value in stored.items()}
+        try:
+            return _Token(fields["token"], float(fields["refresh_at"]), float(fields["expires_at"]))
+        except (KeyError, ValueError):
+            return None
+
+    def _store(self, token: _Token) -> None:
+        ttl_ms = max(1, int((token.expires_at - self._clock()) * 1000))
+        items = ["token", token.value, "refresh_at", repr(token.refresh_at), "expires_at", repr(token.expires_at)]
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(self.key)
+        pipe.hset(self.key, items=items)
+        pipe.pexpire(self.key, ttl_ms)
+        pipe.delete(self._failed_key)
+        pipe.execute()
+
+    def _remember(self, error: ImsRejected | ImsUnavailable) -> None:
+        if self._failure_hold_s <= 0:
+            return
+        record: dict[str, object]
+        if isinstance(error, ImsRejected):
+            record = {"kind": "rejected", "status": error.status, "extra": error.error, "retry_after": None}
+        else:
+            record = {
+                "kind": "unavailable",
+                "status": error.status,
+                "extra": error.reason,
+                "retry_after": error.retry_after,
+            }
+        self._redis.set(self._failed_key, json.dumps(record), px=max(1, int(self._failure_hold_s * 1000)))
+
+    def _failure(self) -> ImsRejected | ImsUnavailable | None:
+        raw = self._redis.get(self._failed_key)
+        if raw is None:
+            return None
+        try:
+            record = json.loads(_text(raw))
+            if record["kind"] == "rejected":
+                return ImsRejected(record["status"], record["extra"])
+            return ImsUnavailable(record["status"], record["extra"], record["retry_after"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    # -- Adobe IMS ---------------------------------------------------------------------------
+
+    def _fetch(self) -> _Token:
+        started = self._clock()
+        answer = self._post()
+        if isinstance(answer, str):
+            raise ImsUnavailable(None, answer)
+        if answer.status_code != 200:
+            raise _error_for(answer)
+        token = _parse(answer, started, self._margin_s)
+        if token is None:
+            raise ImsUnavailable(200, "the answer has no access_token")
+        log.info("fetched a new Adobe IMS access token (expires in %.0f s)", token.expires_at - started)
+        return token
+
+    def _post(self) -> httpx.Response | str:
+        """IMS's answer, or what kept it from coming. httpx's exceptions stay in here: they hold
+        the request, so the secret, and must not become the ``__context__`` of an error of ours."""
+        try:
+            return self._http.post(
+                self._ims_url + TOKEN_PATH, data=self._form(), headers={"accept": "application/json"}
+            )
+        except httpx.TimeoutException:
+            return "timed out"
+        except httpx.HTTPError as exc:
+            return type(exc).__name__
+
+    def _form(self) -> dict[str, str]:
+        return {
+            "grant_type": "client_credentials",
+            "client_id": self._client_id,
+            "client_secret": self._secret.get_secret_value(),
+            "scope": self._scopes,
+        }
+
+
+def _parse(response: httpx.Response, now: float, margin_s: float) -> _Token | None:
+    """The token of a 200 answer; None when it has none (or is not JSON)."""
+    body = _json(response)
+    value = body.get("access_token")
+    if not isinstance(value, str) or not value:
+        return None
+    lifetime = body.get("expires_in")
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
+        lifetime = DEFAULT_EXPIRES_IN_S
+    margin = min(margin_s, lifetime / 2)
+    return _Token(value, now + lifetime - margin, now + lifetime)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object; {} when it is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+# OAuth 2.0's token endpoint error codes (RFC 6749 5.2) and IMS's few others: only these are
+# repeated in a message, so nothing an answer carries (let alone an echo of the request) can leak.
+_KNOWN_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "access_denied",
+        "invalid_token",
+        "server_error",
+        "temporarily_unavailable",
+    }
+)
+
+
+def _error_for(response: httpx.Response) -> ImsRejected | ImsUnavailable:
+    status = response.status_code
+    if status in {408, 429} or status >= 500:
+        return ImsUnavailable(
+            status, "rate limited" if status == 429 else "server error", retry_after_s(response.headers)
+        )
+    return ImsRejected(status, _error_code(response))
+
+
+def _error_code(response: httpx.Response) -> str:
+    """IMS's ``error`` field when it is a known code; never ``error_description``."""
+    code = _json(response).get("error")
+    return code if code in _KNOWN_ERRORS else ""
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

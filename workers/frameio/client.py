@@ -1,0 +1,271 @@
+"""The Frame.io V4 client: the few endpoints autostack calls, on an injected httpx transport.
+
+Nothing here retries: the client makes one attempt and maps every failure to the hierarchy in
+:mod:`workers.frameio.errors`; what to do next is the job's decision (a write is never replayed blindly).
+Every call names its endpoint class (the names the rate limiter and the metrics use) and reports
+to an optional :class:`CallObserver`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from workers.frameio.errors import FrameioError, TransportError, error_for_status
+from workers.frameio.limiting import retry_after_s
+from workers.frameio.models import (
+    Asset,
+    FileAsset,
+    FolderAsset,
+    StackAsset,
+    asset_from_json,
+    file_from_json,
+    stack_from_json,
+)
+
+PAGE_SIZE = 100
+MAX_PAGES = 10_000
+
+
+class CallObserver(Protocol):
+    """Told before and after every call (the rate limiter and the metrics hang here)."""
+
+    def before(self, account_id: str, endpoint: str) -> None: ...
+
+    def after(self, account_id: str, endpoint: str, status: int | None, headers: httpx.Headers | None) -> None: ...
+
+
+class _NoObserver:
+    def before(self, account_id: str, endpoint: str) -> None:
+        return None
+
+    def after(self, account_id: str, endpoint: str, status: int | None, headers: httpx.Headers | None) -> None:
+        return None
+
+
+TokenSource = Callable[[], str]
+
+
+class FrameioClient:
+    """Synchronous V4 client. Build one per process with :func:`workers.runtime` and pass it in."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: TokenSource,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 10.0,
+        observer: CallObserver | None = None,
+    ) -> None:
+        self._token = token
+        self._observer = observer or _NoObserver()
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/") + "/v4",
+            transport=transport,
+            timeout=timeout,
+            headers={"user-agent": "autostack/0.1", "accept": "application/json"},
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def show_file(self, account_id: str, file_id: str) -> FileAsset:
+        body = self._call("show_file", account_id, "GET", f"/accounts/{account_id}/files/{file_id}")
+        return file_from_json(_data_object(body))
+
+    def list_folder_children(self, account_id: str, folder_id: str, types: str = "file,version_stack") -> list[Asset]:
+        path = f"/accounts/{account_id}/folders/{folder_id}/children"
+        # Oldest first: an upload or a move during the listing then shifts only pages not yet read
+        # (the default, newest updated first, duplicates and skips items while they change).
+        params = {"page_size": str(PAGE_SIZE), "type": types, "sort": "created_at_asc"}
+        return _assets(self._paged("list_folder_children", account_id, path, params))
+
+    def folder_pages_newest(
+        self, account_id: str, folder_id: str, types: str = "file,version_stack"
+    ) -> Iterator[list[Asset]]:
+        """The folder's children a page at a time, newest first: a caller that knows the folder
+        stops reading at the first page with nothing new on it."""
+        path = f"/accounts/{account_id}/folders/{folder_id}/children"
+        params = {"page_size": str(PAGE_SIZE), "type": types, "sort": "created_at_desc"}
+        for page in self._pages("list_folder_children", account_id, path, params):
+            yield _assets(iter(page))
+
+    def show_folder(self, account_id: str, folder_id: str) -> FolderAsset:
+        body = self._call("show_folder", account_id, "GET", f"/accounts/{account_id}/folders/{folder_id}")
+        data = _data_object(body)
+        parent = data.get("parent_id")
+        return FolderAsset(
+            str(data.get("id", "")), str(data.get("name", "")), parent if isinstance(parent, str) else None
+        )
+
+    def show_stack(self, account_id: str, stack_id: str) -> StackAsset:
+        body = self._call("show_stack", account_id, "GET", f"/accounts/{account_id}/version_stacks/{stack_id}")
+        return stack_from_json(_data_object(body))
+
+    def list_stack_children(self, account_id: str, stack_id: str) -> list[FileAsset]:
+        path = f"/accounts/{account_id}/version_stacks/{stack_id}/children"
+        items = self._paged("list_stack_children", account_id, path, {"page_size": str(PAGE_SIZE)})
+        return [file_from_json(item) for item in items if item.get("type", "file") == "file"]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def create_webhook(
+        self, account_id: str, workspace_id: str, name: str, url: str, events: list[str]
+    ) -> dict[str, Any]:
+        """Register a webhook; the answer holds its ``secret``, which Frame.io shows only here."""
+        path = f"/accounts/{account_id}/workspaces/{workspace_id}/webhooks"
+        body = self._call(
+            "webhooks_create", account_id, "POST", path, {"data": {"name": name, "url": url, "events": events}}
+        )
+        return _data_object(body)
+
+    def create_stack(self, account_id: str, folder_id: str, file_ids: list[str]) -> StackAsset:
+        path = f"/accounts/{account_id}/folders/{folder_id}/version_stacks"
+        body = self._call("create_stack", account_id, "POST", path, {"data": {"file_ids": file_ids}})
+        return stack_from_json(_data_object(body))
+
+    def move_file(self, account_id: str, file_id: str, parent_id: str) -> FileAsset:
+        path = f"/accounts/{account_id}/files/{file_id}/move"
+        body = self._call("move_file", account_id, "PATCH", path, {"data": {"parent_id": parent_id}})
+        return file_from_json(_data_object(body))
+
+    def reorder(self, account_id: str, stack_id: str, target_file_id: str, placement: dict[str, str]) -> None:
+        """``placement`` is one of ``{"move_to": "top"|"bottom"}``, ``{"move_above_file_id": id}``,
+        ``{"move_below_file_id": id}``."""
+        path = f"/accounts/{account_id}/version_stacks/{stack_id}/versions"
+        payload = {"data": {"target_file_id": target_file_id, **placement}}
+        self._call("reorder_stack", account_id, "PATCH", path, payload)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _paged(self, endpoint: str, account_id: str, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
+        """Every item of every page."""
+        for page in self._pages(endpoint, account_id, path, params):
+            yield from page
+
+    def _pages(
+        self, endpoint: str, account_id: str, path: str, params: dict[str, str]
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Page after page, each read only when asked for; the query is re-sent on each page
+        (Frame.io's next link carries only the cursor)."""
+        after: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            query = {**params, "after": after} if after else params
+            body = self._call(endpoint, account_id, "GET", path, params=query)
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise FrameioError(endpoint, 200, "the answer has no data list")
+            yield [item for item in data if isinstance(item, dict)]
+            after = _next_cursor(body)
+            if after is None:
+                return
+            if after in seen:
+                raise FrameioError(endpoint, 200, "the cursor repeats")
+            seen.add(after)
+        raise FrameioError(endpoint, 200, f"more than {MAX_PAGES} pages")
+
+    def _call(
+        self,
+        endpoint: str,
+        account_id: str,
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        token = self._token()
+        response = self._send(endpoint, account_id, method, path, payload, params, token)
+        if response.status_code == 401:
+            # Refused before any work was done, so one retry is safe even for a write.
+            fresh = self._fresh_token(token)
+            if fresh is not None:
+                response = self._send(endpoint, account_id, method, path, payload, params, fresh)
+        return _checked(endpoint, response)
+
+    def _fresh_token(self, refused: str) -> str | None:
+        """After a 401 to ``refused``: drop it (for every worker) and return a different one, if any."""
+        invalidate = getattr(self._token, "invalidate", None)
+        if invalidate is None:
+            return None
+        invalidate(refused)
+        fresh = self._token()
+        return fresh if fresh != refused else None
+
+    def _send(
+        self,
+        endpoint: str,
+        account_id: str,
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None,
+        params: dict[str, str] | None,
+        token: str,
+    ) -> httpx.Response:
+        self._observer.before(account_id, endpoint)
+        headers = {"authorization": f"Bearer {token}"}
+        try:
+            response = self._http.request(method, path, json=payload, params=params, headers=headers)
+        except httpx.TimeoutException:
+            self._observer.after(account_id, endpoint, None, None)
+            raise TransportError(endpoint, None, "timed out") from None
+        except httpx.TransportError as exc:
+            self._observer.after(account_id, endpoint, None, None)
+            raise TransportError(endpoint, None, type(exc).__name__) from None
+        self._observer.after(account_id, endpoint, response.status_code, response.headers)
+        return response
+
+
+def _checked(endpoint: str, response: httpx.Response) -> dict[str, Any]:
+    if response.status_code >= 400:
+        raise error_for_status(endpoint, response.status_code, _detail(response), retry_after_s(response.headers))
+    if response.status_code == 204 or not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        raise FrameioError(endpoint, response.status_code, "the answer is not JSON") from None
+    if not isinstance(body, dict):
+        raise FrameioError(endpoint, response.status_code, "the answer is not a JSON object")
+    return body
+
+
+def _detail(response: httpx.Response) -> str:
+    """The first error detail of a V4 error body, shortened; never the request."""
+    try:
+        errors = response.json().get("errors")
+        first = errors[0] if isinstance(errors, list) and errors else {}
+        detail = first.get("detail") or first.get("title") or ""
+    except (ValueError, AttributeError):
+        detail = ""
+    return str(detail)[:200]
+
+
+def _next_cursor(body: dict[str, Any]) -> str | None:
+    links = body.get("links")
+    link = links.get("next") if isinstance(links, dict) else None
+    if not isinstance(link, str) or not link:
+        return None
+    cursor = parse_qs(urlsplit(link).query).get("after")
+    return cursor[0] if cursor and cursor[0] else None
+
+
+def _data_object(body: dict[str, Any]) -> dict[str, Any]:
+    data = body.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def _assets(items: Iterator[dict[str, Any]]) -> list[Asset]:
+    """Typed assets, each once (a listing that changed while it was paged can repeat an item)."""
+    seen: dict[str, Asset] = {}
+    for asset in (asset_from_json(item) for item in items):
+        if asset is not None and asset.id not in seen:
+            seen[asset.id] = asset
+    return list(seen.values())

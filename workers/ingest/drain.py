@@ -1,0 +1,406 @@
+"""The drain: one job per account decides the files in the account's inbox, a folder at a time.
+
+A webhook names a file and nothing else, so a job per delivery reads every file on its own. The
+drain reads a folder once instead and keeps that listing for the run: the first file it does not
+know costs one ``show_file`` (to learn its folder) and one listing; later arrivals are picked up
+by reading the folder newest first until a page holds nothing new; autostack's own writes are
+applied to the listing as they are made. Names come from the listing, so camera originals and
+names without versions are refused without a call. Each group is handed to the same
+:class:`~workers.stacking.stacker.Stacker` as a per-file job (the group lock, the guarded writes, the
+read-back after a move) once its coalescing window has closed, in the order :mod:`workers.ingest.batch`
+gives.
+
+Anything the listing cannot settle goes to an ordinary per-file job, which has the whole
+machinery for it: a file whose upload is not finished, one already in a stack, one a retryable
+Frame.io failure struck, one whose group lock another job holds. An arrival leaves the inbox only
+once its file has a decision or such a job, so a worker killed mid-drain loses nothing: RQ runs
+the drain again and it starts from a fresh listing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from redis.exceptions import LockError
+
+from workers import runtime
+from workers.frameio.errors import NotFound, PermanentError, RateLimited, RetryableError, Throttled
+from workers.frameio.models import Asset, FileAsset, StackAsset
+from workers.frameio.retry import retry_delay
+from workers.ingest import batch
+from workers.ingest.arrival import Arrival
+from workers.ingest.batch import Group, Pending
+from workers.ingest.inbox import Inbox
+from workers.ingest.queue import LOCK_RETRY_S, Run, enqueue_drain, enqueue_file_event
+from workers.ingest.record import count_outcome, record_outcome
+from workers.logs import bind
+from workers.naming.parser import Declined, Parsed, parse
+from workers.stacking.locks import LockBusy, LockLost
+from workers.stacking.scope import FolderScope
+from workers.stacking.stacker import Outcome, Stacker
+from workers.stacking.writes import Write
+
+log = logging.getLogger("autostack.drain")
+
+RUN_BUDGET_S = 45.0  # then a fresh drain job takes over, behind other accounts' jobs
+SLICE_S = 1.0  # act this long, then look at the inbox again: new files change the priorities
+SNAPSHOT = 2000  # inbox arrivals looked at per step
+SHOWS_PER_STEP = 10  # files read one by one per step; the rest wait for the next step
+LOCK_KEY = "autostack:drain-lock:{account}"
+LOCK_TIMEOUT_S = 60.0
+LOCK_WAIT_S = 5.0
+#: Events that are sent only once a file's bytes are in (a listing read earlier may say otherwise).
+UPLOADED_EVENTS = ("file.upload.completed", "file.ready")
+
+
+def drain_inbox(account_id: str) -> str:
+    """RQ entry point: decide the account's inbox, then hand over or finish."""
+    rt = runtime.current()
+    bind(account_id=account_id, job="drain")
+    lock = rt.redis().lock(
+        LOCK_KEY.format(account=account_id), timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_WAIT_S, thread_local=False
+    )
+    if not lock.acquire():
+        enqueue_drain(rt.queue(), account_id, rt.settings, LOCK_RETRY_S)  # another drain of it is running
+        return "busy"
+    try:
+        return Drain(rt, account_id, lock.reacquire).run()
+    finally:
+        with contextlib.suppress(LockError):
+            lock.release()
+
+
+@dataclass
+class Listing:
+    """A folder's children as this drain knows them: read once, then kept up to date."""
+
+    folder_id: str
+    assets: dict[str, Asset]
+    read_at: float  # Redis time the last read of it began
+    in_scope: bool = True
+
+    def find(self, file_id: str) -> FileAsset | None:
+        asset = self.assets.get(file_id)
+        return asset if isinstance(asset, FileAsset) else None
+
+    def take(self, page: Iterable[Asset]) -> int:
+        """Add a page of a newer read; how many of its assets were new here."""
+        new = 0
+        for asset in page:
+            new += asset.id not in self.assets
+            self.assets[asset.id] = asset
+        return new
+
+    def absorb(self, outcome: Outcome) -> None:
+        """Bring the listing up to date with what a stacking step read afresh and wrote."""
+        if outcome.listing is not None:
+            self.assets = {asset.id: asset for asset in outcome.listing}
+        for write in outcome.writes:
+            self.apply(write)
+
+    def apply(self, write: Write) -> None:
+        """A write autostack made here: its files left the folder for ``write.stack_id``."""
+        moved = [self.assets.pop(file_id, None) for file_id in write.file_ids]
+        if write.action == "created" and moved and isinstance(moved[-1], FileAsset):
+            head = moved[-1]
+            self.assets[write.stack_id] = StackAsset(write.stack_id, head.name, self.folder_id, head.id)
+
+
+@dataclass
+class Step:
+    """What one look at the inbox found."""
+
+    pending: list[Pending] = field(default_factory=list)
+    unknown: list[Arrival] = field(default_factory=list)  # for per-file jobs
+    deferred: int = 0  # left for the next step
+
+
+class Drain:
+    def __init__(
+        self, rt: runtime.Runtime, account_id: str, keep_lock: Callable[[], bool], budget_s: float = RUN_BUDGET_S
+    ) -> None:
+        self.rt = rt
+        self.budget_s = budget_s
+        self.settings = rt.settings
+        self.account_id = account_id
+        self.keep_lock = keep_lock
+        self.client = rt.frameio()
+        self.memory = rt.memory()
+        self.inbox = Inbox(rt.redis(), account_id)
+        self.scope = FolderScope(self.client, rt.redis(), self.settings.autostack_folders)
+        self.listings: dict[str, Listing] = {}
+        self.pulses: dict[str, batch.Pulse] = {}
+        self.timing = batch.Timing(self.settings.autostack_coalesce_window_s, self.settings.autostack_burst_hold_s)
+        self.names: dict[str, Parsed | Declined] = {}
+        self.stacker = Stacker(
+            self.client,
+            rt.rules,
+            rt.policy(),
+            dry_run=self.settings.autostack_dry_run,
+            lock=rt.locks().hold,
+            memory=self.memory,
+            job_id=f"drain:{account_id}",
+        )
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self) -> str:
+        deadline = time.monotonic() + self.budget_s
+        while True:
+            self._keep_alive()
+            arrivals = self.inbox.snapshot(SNAPSHOT)
+            if not arrivals:
+                if self.inbox.close_if_empty():
+                    return "drained"
+                continue
+            try:
+                wait = self.step(arrivals)
+            except RateLimited as exc:  # Frame.io's 429, or the shared limiter asks for a long wait
+                return self._again(self._delay(exc), str(exc))
+            if time.monotonic() >= deadline:
+                return self._again(0.0, "handed over")
+            if wait > self.settings.autostack_max_inline_wait_s:
+                return self._again(wait, "waiting for the coalescing window")
+            if wait > 0:
+                time.sleep(wait)  # the coalescing window of the next group closes this soon
+
+    def _keep_alive(self) -> None:
+        self.inbox.keep_flag()
+        try:
+            self.keep_lock()
+        except LockError:
+            raise LockLost(f"lost the drain lock of account {self.account_id}") from None
+
+    def _delay(self, error: RetryableError) -> float:
+        if isinstance(error, Throttled):
+            return error.wait
+        return (retry_delay(error, 1, random.random()) or 30.0) * self.settings.autostack_retry_scale
+
+    def _again(self, delay: float, why: str) -> str:
+        self.inbox.keep_flag()
+        enqueue_drain(self.rt.queue(), self.account_id, self.settings, delay)
+        log.info("drain of %s: %s; again in %.1f s", self.account_id, why, delay)
+        return "again"
+
+    def step(self, arrivals: list[Arrival]) -> float:
+        """Decide what can be decided now; the seconds until the next group is due (0: look again now)."""
+        found = self._resolve(arrivals)
+        self._hand_off_unknown(found.unknown)
+        refused, groups = batch.classify(
+            found.pending,
+            {folder_id: list(listing.assets.values()) for folder_id, listing in self.listings.items()},
+            self.stacker.rules,
+            self.stacker.policy.separate_media_kinds,
+        )
+        for item in refused:
+            outcome = Outcome("declined", item.declined.reason, item.declined.rule)
+            self._decided(item.pending, outcome)
+        self.pulses = batch.pulses(groups, found.pending, self.pulses)
+        now = self.memory.now()
+        until = time.monotonic() + SLICE_S
+        for group in batch.due(groups, now, self.timing, self.pulses):
+            self._act(group)
+            if time.monotonic() >= until:
+                return 0.0
+        next_at = batch.next_due(groups, now, self.timing, self.pulses)
+        if found.deferred or next_at is None:
+            return 0.0
+        return max(0.0, next_at - self.memory.now())
+
+    # -- finding the files ---------------------------------------------------------------------
+
+    def _resolve(self, arrivals: list[Arrival]) -> Step:
+        step = Step()
+        missing = self._match(arrivals, step)
+        if missing and self._refresh(missing):
+            missing = self._match(missing, step)
+        shows = 0
+        while missing and shows < SHOWS_PER_STEP:
+            shows += 1
+            folders = len(self.listings)
+            self._read_one_safely(missing[0], step)
+            missing = missing[1:]
+            if len(self.listings) > folders:  # a folder read whole may hold the rest
+                missing = self._match(missing, step)
+        step.deferred = len(missing)  # the next step may find them listed
+        return step
+
+    def _match(self, arrivals: Iterable[Arrival], step: Step) -> list[Arrival]:
+        """Put the arrivals found uploaded in a listing into ``step``; return the others."""
+        missing = []
+        for arrival in arrivals:
+            hit = next(
+                ((listing, file) for listing in self.listings.values() if (file := listing.find(arrival.file_id))),
+                None,
+            )
+            if hit is None or not (hit[1].uploaded or arrival.event_type in UPLOADED_EVENTS):
+                missing.append(arrival)
+                continue
+            listing, file = hit
+            if not file.uploaded:  # listed mid-upload; the delivery itself says the bytes are in
+                file = listing.assets[file.id] = replace(file, status="uploaded")
+            step.pending.append(Pending(arrival, file, listing.folder_id))
+        return missing
+
+    def _refresh(self, missing: Sequence[Arrival]) -> bool:
+        """Read the folders listed before the newest missing file came, newest first, while missing
+        files are still unfound and a page still holds something new; not when reading the missing
+        files one by one costs fewer calls (a page a folder)."""
+        newest = max(arrival.at for arrival in missing)
+        stale = [listing for listing in self.listings.values() if listing.read_at < newest]
+        if not stale or len(stale) > len(missing):
+            return False
+        unfound = {arrival.file_id for arrival in missing}
+        for listing in stale:
+            listing.read_at = self.memory.now()
+            try:
+                for page in self.client.folder_pages_newest(self.account_id, listing.folder_id):
+                    new = listing.take(page)
+                    unfound -= {asset.id for asset in page}
+                    if not unfound or not new:
+                        break
+            except RateLimited:
+                raise
+            except (PermanentError, RetryableError):
+                del self.listings[listing.folder_id]  # its files are read one by one, and it afresh
+        return True
+
+    def _read_one_safely(self, arrival: Arrival, step: Step) -> None:
+        try:
+            self._read_one(arrival, step)
+        except RateLimited:
+            raise  # the account's bucket is empty: the whole drain waits its turn
+        except RetryableError as exc:  # this read failed: the file's own job tries again later
+            self._hand_off_arrival(arrival, self._delay(exc), str(exc), failures=1)
+        except PermanentError as exc:  # the file is gone, or its folder may not be read: decided
+            self._decided_arrival(arrival, Outcome("failed", str(exc), f"http-{exc.status}"))
+        except Exception:  # a bug must not hold up the account: the file's own job takes it
+            log.exception("drain of %s: reading file %s failed", self.account_id, arrival.file_id)
+            step.unknown.append(arrival)
+
+    def _read_one(self, arrival: Arrival, step: Step) -> None:
+        """One file the listings do not show: read it, and list its folder if that is new here."""
+        file = self.client.show_file(self.account_id, arrival.file_id)
+        parent = file.parent_id
+        if not file.uploaded or parent is None or self.memory.is_known_stack(parent):
+            step.unknown.append(arrival)  # a per-file job waits for it, or answers at once
+            return
+        if parent not in self.listings and not self._list(parent):
+            step.unknown.append(arrival)  # its parent is a version stack: a per-file job answers
+            return
+        self.listings[parent].assets.setdefault(file.id, file)
+        step.pending.append(Pending(arrival, file, parent))
+
+    def _list(self, folder_id: str) -> bool:
+        """Read a folder whole; False when it is not a folder (a version stack)."""
+        read_at = self.memory.now()
+        try:
+            children = self.client.list_folder_children(self.account_id, folder_id)
+        except NotFound:
+            return False
+        in_scope = not self.scope.entries or self.scope.allows(self.account_id, folder_id)
+        self.listings[folder_id] = Listing(folder_id, {asset.id: asset for asset in children}, read_at, in_scope)
+        return True
+
+    # -- acting --------------------------------------------------------------------------------
+
+    def _act(self, group: Group) -> None:
+        listing = self.listings[group.folder_id]
+        members = [member.pending for member in group.members]
+        if not listing.in_scope:
+            reason = "the folder is outside autostack's scope (AUTOSTACK_FOLDERS)"
+            for pending in members:
+                self._decided(pending, Outcome("nothing", reason, "out-of-scope"))
+            return
+        try:
+            self._stack_group(listing, group.group_key, members)
+        except (LockBusy, LockLost) as exc:
+            self._hand_off(members, LOCK_RETRY_S, str(exc))
+        except RateLimited:
+            raise  # the account's bucket is empty: the whole drain waits its turn
+        except RetryableError as exc:
+            self._hand_off(members, self._delay(exc), str(exc), failures=1)
+        except PermanentError as exc:
+            for pending in members:
+                self._decided(pending, Outcome("failed", str(exc), f"http-{exc.status}"))
+        except Exception:  # a bug must not hold up the account: its own jobs take the group
+            log.exception("drain of %s: group %s failed", self.account_id, group.group_key)
+            self._hand_off(members, LOCK_RETRY_S, "the drain failed on this group")
+
+    def _stack_group(self, listing: Listing, key: str, members: Sequence[Pending]) -> None:
+        """Stack the group from the listing; each member gets the decision that applies to it."""
+        lead = self.stacker.stack_listed(self.account_id, members[0].file, self._relevant(listing, key))
+        listing.absorb(lead)
+        moved = {file_id for write in lead.writes for file_id in write.file_ids}
+        self._decided(members[0], lead)
+        for pending in members[1:]:
+            if pending.file.id in moved:  # the lead's writes took it: same story, counted once
+                self._decided(pending, replace(lead, created=0, moved=0))
+                continue
+            outcome = self.stacker.stack_listed(self.account_id, pending.file, self._relevant(listing, key))
+            listing.absorb(outcome)
+            self._decided(pending, outcome)
+
+    def _relevant(self, listing: Listing, key: str) -> list[Asset]:
+        """The listing as far as one group's plan reads it: its own loose files and the stacks
+        named for it (so a big folder is not parsed again for every group)."""
+        return [asset for asset in listing.assets.values() if self._key(asset.name) == key]
+
+    def _key(self, name: str) -> str:
+        parsed = self.names.get(name)
+        if parsed is None:
+            parsed = self.names[name] = parse(name, self.stacker.rules)
+        return parsed.group_key if isinstance(parsed, Parsed) else ""
+
+    # -- handing off and recording -----------------------------------------------------------------
+
+    def _hand_off_unknown(self, arrivals: Sequence[Arrival]) -> None:
+        queue = self.rt.queue()
+        for arrival in arrivals:
+            enqueue_file_event(
+                queue, arrival.event_type or "inbox", self.account_id, arrival.file_id, self.settings, suffix=_suffix()
+            )
+        self.inbox.remove(arrivals)
+
+    def _hand_off(self, members: Sequence[Pending], delay: float, why: str, failures: int = 0) -> None:
+        for pending in members:
+            self._hand_off_arrival(pending.arrival, delay, why, failures, pending)
+
+    def _hand_off_arrival(
+        self, arrival: Arrival, delay: float, why: str, failures: int = 0, pending: Pending | None = None
+    ) -> None:
+        """The file's own job runs in ``delay`` s (it reads everything again before it writes)."""
+        run = Run(self.account_id, arrival.file_id, arrival.event_type or "inbox", waits=1)
+        run.again(self.rt.queue(), self.settings, delay, failures=failures)
+        waiting = Outcome("waiting", f"{why}; a job of its own tries again in {delay:.1f} s", "retry")
+        if pending is not None:
+            waiting = replace(waiting, name=pending.file.name, folder_id=pending.folder_id)
+        self._decided_arrival(arrival, waiting)
+
+    def _decided(self, pending: Pending, outcome: Outcome) -> None:
+        own = self.names.get(pending.file.name) or parse(pending.file.name, self.stacker.rules)
+        outcome = replace(
+            outcome,
+            name=pending.file.name,
+            parsed=own if isinstance(own, Parsed) else None,
+            folder_id=outcome.folder_id or pending.folder_id,
+        )
+        self._decided_arrival(pending.arrival, outcome)
+
+    def _decided_arrival(self, arrival: Arrival, outcome: Outcome) -> None:
+        self._record(arrival, outcome)
+        self.inbox.remove([arrival])
+
+    def _record(self, arrival: Arrival, outcome: Outcome) -> None:
+        run = Run(self.account_id, arrival.file_id, arrival.event_type or "inbox")
+        record_outcome(self.rt, outcome, run)
+        count_outcome(self.rt, outcome, 0.0)
+
+
+def _suffix() -> str:
+    return f"_d{random.getrandbits(32):08x}"

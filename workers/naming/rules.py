@@ -1,0 +1,240 @@
+r"""Loading and validating a naming rules file (TOML) into a :class:`workers.naming.parser.Rules`.
+
+Schema (every key optional; unknown keys are errors)::
+
+    annotation_words = ["wip2", "ok"]       # added to the contract's defaults; dropped after the version
+    variant_words    = ["review"]           # always kept in the key; wins over annotation_words
+    version_words    = ["take"]             # extra word forms (like ver/rev): take3, take_3, Take-3
+    camera_patterns  = ['CAM\d{2}_\d{4}']    # extra camera-original regexes, matched at the stem start
+    fourcc_tokens    = ["v216"]             # extra v+digits codec fourccs that are never versions
+
+    [toggles]                               # one boolean per disputed case; see naming.Toggles
+    c_prefix_versions = true
+
+    [[templates]]                           # tried in order before the heuristic; first match wins
+    name = "shot"
+    pattern = "{shot}_{task}_v{version}"
+    [templates.fields]                      # a regex per placeholder; default: one word
+    shot = '[a-z]{2}\d{4}'                  # 'literal' TOML strings keep regex backslashes as typed
+    task = "comp|lgt|fx"
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import fields as dataclass_fields
+from pathlib import Path
+from typing import Any
+
+from workers.naming.parser import DEFAULT_ANNOTATIONS, DEFAULT_FOURCCS, DEFAULT_VERSION_WORDS, Rules, Toggles
+from workers.naming.templates import Template, TemplateError, validate
+
+TOGGLES = tuple(f.name for f in dataclass_fields(Toggles))
+_TOP_KEYS = (
+    "annotation_words",
+    "variant_words",
+    "version_words",
+    "camera_patterns",
+    "fourcc_tokens",
+    "toggles",
+    "templates",
+)
+_TEMPLATE_KEYS = ("name", "pattern", "fields")
+_HEADER = re.compile(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?")
+_SEPARATOR = re.compile(r"[_.\s-]")
+_LETTERS = re.compile(r"[A-Za-z]{2,}")
+_FOURCC = re.compile(r"[vV][0-9]+")
+_DECODE_AT = re.compile(r"\s*\(at line (\d+), column \d+\)$")
+
+
+class RulesError(Exception):
+    """A rules file that cannot be used. The message names the file, the line when known, and the key."""
+
+    def __init__(self, message: str, *, source: str = "<rules>", line: int | None = None, key: str = "") -> None:
+        super().__init__(message)
+        self.source = source
+        self.line = line
+        self.key = key
+
+
+class _Locator:
+    """Finds the line of a key in the TOML text (tomllib reports no positions), to point errors at it."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.lines = text.splitlines()
+        self.source = source
+        self.headers = [(i, m.group(1)) for i, line in enumerate(self.lines) if (m := _HEADER.match(line))]
+
+    def span(self, section: str | None, nth: int = 0) -> tuple[int, int]:
+        """Line range of the top level (None), a table, or the nth [[templates]] (with its sub-tables)."""
+        starts = [i for i, name in self.headers if name == section]
+        if section is None:
+            return 0, self.headers[0][0] if self.headers else len(self.lines)
+        if nth >= len(starts):
+            return 0, 0
+        start = starts[nth]
+        later = [i for i, name in self.headers if i > start and name == section]
+        return start, later[0] if later else len(self.lines)
+
+    def find(self, key: str, span: tuple[int, int], value: str | None = None) -> int | None:
+        """1-based line of ``key =`` (or of ``value`` after it, for list items) within span."""
+        pattern = re.compile(rf"\s*(?:[\w.]+\.)?[\"']?{re.escape(key)}[\"']?\s*=")
+        for i in range(*span):
+            if pattern.match(self.lines[i]):
+                return self._value_line(i, span, value) if value else i + 1
+        return None
+
+    def _value_line(self, start: int, span: tuple[int, int], value: str) -> int:
+        """The line holding a list item, written raw ('...') or escaped ("..."), else the key's line."""
+        for i in range(start, span[1]):
+            if value in self.lines[i] or value.replace("\\", "\\\\") in self.lines[i]:
+                return i + 1
+        return start + 1
+
+    def error(self, where: str, problem: str, line: int | None) -> RulesError:
+        at = f"{self.source} line {line}" if line else self.source
+        return RulesError(f"{at}: {where}: {problem}", source=self.source, line=line, key=where)
+
+
+def load_rules(path: Path) -> Rules:
+    """Read and validate a rules file; raises RulesError naming the file, line and key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise RulesError(f"{path}: cannot read the rules file ({reason})", source=str(path)) from exc
+    return rules_from_toml(text, str(path))
+
+
+def rules_from_toml(text: str, source: str = "<rules>") -> Rules:
+    """Validate TOML text into Rules; raises RulesError."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(exc, source, text) from exc
+    loc = _Locator(text, source)
+    top = loc.span(None)
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise loc.error(key, f"unknown key (known: {', '.join(_TOP_KEYS)})", loc.find(key, top))
+    words = _word_lists(data, loc)
+    rules = Rules(
+        templates=_templates(data.get("templates", []), loc),
+        annotation_words=words["annotation_words"],
+        variant_words=words["variant_words"],
+        version_words=DEFAULT_VERSION_WORDS + tuple(sorted(_strings(data, "version_words", loc, _version_word))),
+        camera_patterns=tuple(_strings(data, "camera_patterns", loc, _regex)),
+        fourcc_tokens=DEFAULT_FOURCCS | {f.casefold() for f in _strings(data, "fourcc_tokens", loc, _fourcc)},
+        toggles=_toggles(data.get("toggles", {}), loc),
+        source=source,
+    )
+    _ = rules.compiled  # compile now, so a problem surfaces at load time and not on the first name
+    return rules
+
+
+def _syntax_error(exc: tomllib.TOMLDecodeError, source: str, text: str) -> RulesError:
+    message = str(exc)
+    found = _DECODE_AT.search(message)
+    line = int(found.group(1)) if found else None
+    if message.endswith("(at end of document)"):
+        line, message = max(1, len(text.splitlines())), message.removesuffix(" (at end of document)")
+    at = f"{source} line {line}" if line else source
+    problem = _DECODE_AT.sub("", message)
+    return RulesError(f"{at}: invalid TOML: {problem}", source=source, line=line, key="")
+
+
+def _word_lists(data: dict[str, Any], loc: _Locator) -> dict[str, frozenset[str]]:
+    extra = frozenset(w.casefold() for w in _strings(data, "annotation_words", loc, _word))
+    variants = frozenset(w.casefold() for w in _strings(data, "variant_words", loc, _word))
+    return {"annotation_words": DEFAULT_ANNOTATIONS | extra, "variant_words": variants}
+
+
+def _strings(data: dict[str, Any], key: str, loc: _Locator, check: Callable[[str], str | None]) -> list[str]:
+    """A top-level list of strings; ``check`` returns a problem for a bad item, or None."""
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise loc.error(key, "expected a list of strings", loc.find(key, loc.span(None)))
+    for index, item in enumerate(value):
+        problem = check(item)
+        if problem:
+            line = loc.find(key, loc.span(None), item)
+            raise loc.error(f"{key}[{index}]", problem, line)
+    return value
+
+
+def _word(word: str) -> str | None:
+    if not word or _SEPARATOR.search(word):
+        return f"{word!r} must be one word without separators (_ - . space)"
+    return None
+
+
+def _version_word(word: str) -> str | None:
+    if not _LETTERS.fullmatch(word):
+        return f"{word!r} must be two or more ASCII letters (like ver or take)"
+    return None
+
+
+def _fourcc(token: str) -> str | None:
+    if not _FOURCC.fullmatch(token):
+        return f"{token!r} must be v followed by digits (like v210)"
+    return None
+
+
+def _regex(pattern: str) -> str | None:
+    try:
+        re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        return f"bad regex {pattern!r}: {exc}"
+    return None
+
+
+def _toggles(table: object, loc: _Locator) -> Toggles:
+    span = loc.span("toggles")
+    if not isinstance(table, dict):
+        raise loc.error("toggles", "expected a table [toggles]", loc.find("toggles", loc.span(None)))
+    for key, value in table.items():
+        if key not in TOGGLES:
+            raise loc.error(f"[toggles] {key}", f"unknown toggle (known: {', '.join(TOGGLES)})", loc.find(key, span))
+        if not isinstance(value, bool):
+            raise loc.error(f"[toggles] {key}", "expected true or false", loc.find(key, span))
+    return Toggles(**table)
+
+
+def _templates(items: object, loc: _Locator) -> tuple[Template, ...]:
+    if not isinstance(items, list) or not all(isinstance(t, dict) for t in items):
+        raise loc.error("templates", "expected [[templates]] tables", loc.find("templates", loc.span(None)))
+    seen: set[str] = set()
+    out = []
+    for nth, item in enumerate(items):
+        template = _template(item, nth, loc)
+        if template.name in seen:
+            where = f"[templates] {template.name!r}"
+            raise loc.error(where, "duplicate template name", loc.find("name", loc.span("templates", nth)))
+        seen.add(template.name)
+        out.append(template)
+    return tuple(out)
+
+
+def _template(item: dict[str, Any], nth: int, loc: _Locator) -> Template:
+    span = loc.span("templates", nth)
+    label = f"[templates] {item['name']!r}" if isinstance(item.get("name"), str) else f"[[templates]] #{nth + 1}"
+    for key in item:
+        if key not in _TEMPLATE_KEYS:
+            raise loc.error(label, f"unknown key {key!r} (known: {', '.join(_TEMPLATE_KEYS)})", loc.find(key, span))
+    for key in ("name", "pattern"):
+        if not isinstance(item.get(key), str) or not item[key]:
+            raise loc.error(label, f"{key} must be a non-empty string", loc.find(key, span) or span[0] + 1)
+    fields = item.get("fields", {})
+    if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
+        raise loc.error(label, "fields must be a table of regex strings", loc.find("fields", span) or span[0] + 1)
+    template = Template(item["name"], item["pattern"], tuple(sorted(fields.items())))
+    try:
+        validate(template)
+    except TemplateError as exc:
+        key = exc.key.removeprefix("fields.")
+        line = loc.find(key, span) or loc.find("fields", span) or span[0] + 1
+        problem = exc.problem if exc.problem.startswith("unknown placeholder") else str(exc)
+        raise loc.error(label, problem, line) from exc
+    return template

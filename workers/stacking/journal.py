@@ -1,0 +1,67 @@
+"""The journal of autostack's own writes: what ``undo`` may take back, and nothing else.
+
+Each write (a stack created from files, or a file moved into a stack) is kept per file (the
+file's latest write, :meth:`Journal.write_for`) and in an index by time (a sorted set, for
+``autostack undo --since``). A file with no entry was stacked by a person. Entries live 90 days.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import redis
+
+from workers.stacking.writes import JournalEntry, Write
+
+WRITE_KEY = "autostack:write:{file_id}"
+WRITES_KEY = "autostack:writes"
+WRITE_TTL_S = 90 * 24 * 3600
+
+
+class Journal:
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def record(self, write: Write, account_id: str) -> None:
+        """Keep ``write`` for each of its files and in the index by time; index entries older
+        than the journal's lifetime are dropped on the way."""
+        pipe = self.client.pipeline(transaction=False)
+        text = json.dumps(asdict(write))
+        for file_id in write.file_ids:
+            pipe.set(WRITE_KEY.format(file_id=file_id), text, ex=WRITE_TTL_S)
+        indexed = json.dumps({"account_id": account_id, **asdict(write)}, sort_keys=True)
+        pipe.zadd(WRITES_KEY, {indexed: write.at})
+        pipe.zremrangebyscore(WRITES_KEY, "-inf", f"({write.at - WRITE_TTL_S}")
+        pipe.execute()
+
+    def write_for(self, file_id: str) -> Write | None:
+        """The latest write that moved ``file_id`` (None: autostack never did, or forgot)."""
+        raw = self.client.get(WRITE_KEY.format(file_id=file_id))
+        return None if raw is None else _write(json.loads(raw))
+
+    def forget(self, file_id: str) -> None:
+        self.client.delete(WRITE_KEY.format(file_id=file_id))
+
+    def since(self, since: float, folder_id: str | None = None) -> list[JournalEntry]:
+        """The writes made at or after ``since`` (Redis time), newest first; only ``folder_id``'s when given."""
+        raw: list[bytes] = self.client.zrevrangebyscore(WRITES_KEY, "+inf", since)  # type: ignore[assignment]
+        entries = [_entry(json.loads(item)) for item in raw]
+        return [entry for entry in entries if folder_id is None or entry.write.folder_id == folder_id]
+
+
+class NoJournal:
+    """Journals nothing (tests, the naive baseline)."""
+
+    def record(self, write: Write, account_id: str) -> None:
+        return None
+
+
+def _write(data: dict[str, Any]) -> Write:
+    return Write(**{**data, "file_ids": tuple(data["file_ids"])})
+
+
+def _entry(data: dict[str, Any]) -> JournalEntry:
+    account_id = str(data.pop("account_id", ""))
+    return JournalEntry(account_id, _write(data))

@@ -1,0 +1,199 @@
+"""What the workers remember between jobs, in Redis, so that no read is made whose answer is known.
+
+- **Stacks autostack made or added to**: a file whose parent is one of them is already stacked,
+  without listing anything (Frame.io's ``file.ready`` follows ``file.upload.completed`` for every
+  upload, so this halves the work of a burst).
+- **Recent folder listings**, shared by all workers for a few seconds. A listing is only used for
+  a group when it was fetched after everything that group's plan depends on: after the group's
+  last arrival (the coalescing window) and after autostack's last write to the group.
+- **Autostack's own writes** (:attr:`Memory.journal`, :mod:`workers.stacking.journal`) and the
+  files a person took out of a stack (:attr:`Memory.holds`, :mod:`workers.stacking.holds`),
+  each in its own module that owns its keys.
+
+Times are Redis's own clock, so every worker on every machine agrees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from typing import Any
+
+import redis
+from redis.exceptions import LockError
+
+from workers.frameio.models import Asset, FileAsset, FolderAsset, StackAsset
+from workers.stacking.holds import Holds, NoHolds
+from workers.stacking.journal import Journal, NoJournal
+from workers.stacking.writes import Write
+
+STACK_KEY = "autostack:stack:{stack_id}"
+LISTING_KEY = "autostack:listing:{folder_id}"
+GROUP_WRITE_KEY = "autostack:group-write:{name}"
+UNSETTLED_KEY = "autostack:unsettled:{stack_id}"
+UNSETTLED_TTL_S = 7 * 24 * 3600
+FETCH_LOCK = "autostack:listing-fetch:{folder_id}"
+FETCH_LOCK_S = 60.0  # longer than any listing takes; a worker that dies frees it by expiry
+FETCH_WAIT_S = 10.0  # how long to wait for another worker's listing before fetching anyway
+FETCH_POLL_S = 0.05
+STACK_TTL_S = 30 * 24 * 3600
+
+
+class Memory:
+    def __init__(self, client: redis.Redis, *, listing_ttl_s: float = 5.0) -> None:
+        self.client = client
+        self.listing_ttl_s = listing_ttl_s
+        self.journal = Journal(client)
+        self.holds = Holds(client)
+
+    def now(self) -> float:
+        seconds, micros = self.client.time()
+        return float(seconds) + float(micros) / 1e6
+
+    # -- stacks ----------------------------------------------------------------------------
+
+    def is_known_stack(self, stack_id: str) -> bool:
+        return bool(self.client.exists(STACK_KEY.format(stack_id=stack_id)))
+
+    def remember_write(self, write: Write, group: str, account_id: str) -> None:
+        """A write autostack made: its stack is known, the group's shared listings before it are
+        stale, and the journal keeps it for undo."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(STACK_KEY.format(stack_id=write.stack_id), write.folder_id, ex=STACK_TTL_S)
+        pipe.set(GROUP_WRITE_KEY.format(name=group), repr(write.at), ex=STACK_TTL_S)
+        pipe.execute()
+        self.journal.record(write, account_id)
+
+    def forget_stack(self, stack_id: str) -> None:
+        """The stack is gone or emptied: a file moved under its id again is not known stacked."""
+        self.client.delete(STACK_KEY.format(stack_id=stack_id))
+
+    def invalidate_folder(self, folder_id: str, groups: Iterable[str]) -> None:
+        """Files moved in ``folder_id`` by other means (undo): its shared listing, and any of the
+        groups' listings from before now, must not be used."""
+        now = repr(self.now())
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(LISTING_KEY.format(folder_id=folder_id))
+        for group in groups:
+            pipe.set(GROUP_WRITE_KEY.format(name=group), now, ex=STACK_TTL_S)
+        pipe.execute()
+
+    def mark_unsettled(self, stack_id: str) -> None:
+        """Before a move: until the stack is read back and ordered, a re-run must settle it."""
+        self.client.set(UNSETTLED_KEY.format(stack_id=stack_id), "1", ex=UNSETTLED_TTL_S)
+
+    def is_unsettled(self, stack_id: str) -> bool:
+        return bool(self.client.exists(UNSETTLED_KEY.format(stack_id=stack_id)))
+
+    def settled(self, stack_id: str) -> None:
+        self.client.delete(UNSETTLED_KEY.format(stack_id=stack_id))
+
+    # -- folder listings -------------------------------------------------------------------
+
+    def listing(self, folder_id: str, group: str, not_before: float) -> list[Asset] | None:
+        """A shared listing of ``folder_id`` fetched after ``not_before`` and after the group's
+        last write; None when there is no such listing."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(LISTING_KEY.format(folder_id=folder_id))
+        pipe.get(GROUP_WRITE_KEY.format(name=group))
+        raw, last_write = pipe.execute()
+        if raw is None:
+            return None
+        entry: dict[str, Any] = json.loads(raw)
+        fetched_at = float(entry["at"])
+        if fetched_at < not_before or (last_write is not None and fetched_at <= float(last_write)):
+            return None
+        return [_asset(item) for item in entry["assets"]]
+
+    def shared_listing(
+        self, folder_id: str, group: str, not_before: float, fetch: Callable[[], list[Asset]]
+    ) -> tuple[list[Asset], bool]:
+        """A listing fresh enough for ``group``: a shared one, or one this worker fetches. Only one
+        worker fetches a folder at a time; the others wait for its listing (single flight), since
+        one listing of a big folder serves every group whose window closed before it began.
+        Returns the listing and whether it came from another worker."""
+        deadline = time.monotonic() + FETCH_WAIT_S
+        lock = self.client.lock(FETCH_LOCK.format(folder_id=folder_id), timeout=FETCH_LOCK_S, thread_local=False)
+        while self.listing_ttl_s > 0:
+            shared = self.listing(folder_id, group, not_before)
+            if shared is not None:
+                return shared, True
+            if lock.acquire(blocking=False):
+                try:
+                    # Another worker may have stored its listing between our look and the lock.
+                    shared = self.listing(folder_id, group, not_before)
+                    if shared is not None:
+                        return shared, True
+                    return self._fetch(folder_id, fetch), False
+                finally:
+                    with contextlib.suppress(LockError):
+                        lock.release()
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(FETCH_POLL_S)  # another worker is listing this folder right now
+        return self._fetch(folder_id, fetch), False
+
+    def _fetch(self, folder_id: str, fetch: Callable[[], list[Asset]]) -> list[Asset]:
+        fetched_at = self.now()  # before the first page: the listing holds all that came before
+        assets = fetch()
+        self.store_listing(folder_id, assets, fetched_at)
+        return assets
+
+    def store_listing(self, folder_id: str, assets: list[Asset], fetched_at: float) -> None:
+        if self.listing_ttl_s <= 0:
+            return
+        entry = {"at": fetched_at, "assets": [_item(asset) for asset in assets]}
+        self.client.set(LISTING_KEY.format(folder_id=folder_id), json.dumps(entry), px=int(self.listing_ttl_s * 1000))
+
+
+def _item(asset: Asset) -> dict[str, Any]:
+    kind = {FileAsset: "file", StackAsset: "version_stack", FolderAsset: "folder"}[type(asset)]
+    return {"type": kind, **asdict(asset)}
+
+
+def _asset(item: dict[str, Any]) -> Asset:
+    kind = item.pop("type")
+    if kind == "file":
+        return FileAsset(**item)
+    if kind == "version_stack":
+        return StackAsset(**item)
+    return FolderAsset(**item)
+
+
+class NoMemory:
+    """Remembers nothing: every answer is read from Frame.io (tests, the naive baseline)."""
+
+    journal = NoJournal()
+    holds = NoHolds()
+
+    def now(self) -> float:
+        return 0.0
+
+    def is_known_stack(self, stack_id: str) -> bool:
+        return False
+
+    def remember_write(self, write: Write, group: str, account_id: str) -> None:
+        return None
+
+    def mark_unsettled(self, stack_id: str) -> None:
+        return None
+
+    def is_unsettled(self, stack_id: str) -> bool:
+        return False
+
+    def settled(self, stack_id: str) -> None:
+        return None
+
+    def listing(self, folder_id: str, group: str, not_before: float) -> list[Asset] | None:
+        return None
+
+    def shared_listing(
+        self, folder_id: str, group: str, not_before: float, fetch: Callable[[], list[Asset]]
+    ) -> tuple[list[Asset], bool]:
+        return fetch(), False
+
+    def store_listing(self, folder_id: str, assets: list[Asset], fetched_at: float) -> None:
+        return None

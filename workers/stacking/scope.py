@@ -1,0 +1,74 @@
+"""Folder scope: act only in the folders listed (by id, or by path from the project's root).
+
+``AUTOSTACK_FOLDERS=/Dailies,/VFX/Shots,8f3c…`` puts every folder under ``/Dailies`` and
+``/VFX/Shots`` (and under the folder with that id) in scope. A folder's path is read up the tree
+with ``show_folder``; each folder's name and parent are cached in Redis for a day, so a burst in
+one folder costs its path once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis
+
+from workers.frameio.client import FrameioClient
+
+CACHE_KEY = "autostack:folder:{folder_id}"
+CACHE_TTL_S = 24 * 3600
+MAX_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class Ancestry:
+    """A folder and its ancestors up to the root: ids nearest first, the path from the root."""
+
+    ids: tuple[str, ...]
+    path: str
+
+
+def in_scope(ancestry: Ancestry, entries: Sequence[str]) -> bool:
+    """Pure: is a folder with this ancestry inside one of the entries (paths start with ``/``)?"""
+    if not entries:
+        return True
+    return any(_under(ancestry.path, entry) if entry.startswith("/") else entry in ancestry.ids for entry in entries)
+
+
+def _under(path: str, entry: str) -> bool:
+    prefix = "/" + entry.strip("/").casefold()
+    folded = path.casefold()
+    return prefix in ("/", folded) or folded.startswith(prefix + "/")
+
+
+class FolderScope:
+    def __init__(self, client: FrameioClient, cache: redis.Redis, entries: Sequence[str]) -> None:
+        self.client = client
+        self.cache = cache
+        self.entries = tuple(entries)
+
+    def allows(self, account_id: str, folder_id: str) -> bool:
+        return not self.entries or in_scope(self.ancestry(account_id, folder_id), self.entries)
+
+    def ancestry(self, account_id: str, folder_id: str) -> Ancestry:
+        ids: list[str] = []
+        names: list[str] = []
+        current: str | None = folder_id
+        while current is not None and len(ids) < MAX_DEPTH:
+            name, parent = self._folder(account_id, current)
+            ids.append(current)
+            if parent is not None:  # the root folder's own name is not part of a path
+                names.append(name)
+            current = parent
+        return Ancestry(tuple(ids), "/" + "/".join(reversed(names)))
+
+    def _folder(self, account_id: str, folder_id: str) -> tuple[str, str | None]:
+        key = CACHE_KEY.format(folder_id=folder_id)
+        cached = self.cache.get(key)
+        if cached is not None:
+            name, parent = json.loads(cached)
+            return str(name), parent
+        folder = self.client.show_folder(account_id, folder_id)
+        self.cache.set(key, json.dumps([folder.name, folder.parent_id]), ex=CACHE_TTL_S)
+        return folder.name, folder.parent_id

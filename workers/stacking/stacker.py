@@ -1,0 +1,388 @@
+"""One file's way into its stack: read Frame.io, ask the planner, act, read back.
+
+The I/O edge around the pure planner. Every write is guarded: the plan is made from a fresh read,
+and after a write the stack is read back and its order fixed if Frame.io put the file elsewhere
+(where a moved file lands, and in which order children are listed, are undocumented).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+from workers.frameio.client import FrameioClient
+from workers.frameio.errors import NotFound, ServerError, Unprocessable
+from workers.frameio.models import Asset, FileAsset, StackAsset
+from workers.naming.media import media_kind
+from workers.naming.parser import Declined, Parsed, Rules, parse
+from workers.stacking import order
+from workers.stacking.holds import unheld_files
+from workers.stacking.locks import Guard, LockFactory, group_lock_name, no_lock
+from workers.stacking.memory import Memory, NoMemory
+from workers.stacking.planner import (
+    AddToStack,
+    CreateStack,
+    FolderView,
+    Nothing,
+    Plan,
+    Policy,
+    StackView,
+    Version,
+    apply,
+    plan,
+)
+from workers.stacking.scope import FolderScope
+from workers.stacking.writes import Write
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a step did (or would do, in a dry run) and why; and what it saw and wrote on the way,
+    for a caller that keeps its own view of the folder (the drain) or hands work on (a job)."""
+
+    status: str  # stacked | added | nothing | declined | waiting | failed
+    reason: str
+    code: str
+    name: str = ""
+    parsed: Parsed | None = None
+    folder_id: str = ""
+    stack_id: str = ""
+    wait_s: float = 0
+    created: int = 0  # stacks created
+    moved: int = 0  # files moved into a stack
+    writes: tuple[Write, ...] = ()  # the writes made, in order (none in a dry run)
+    seen: frozenset[str] = frozenset()  # every file id a folder or stack listing showed
+    listing: tuple[Asset, ...] | None = None  # the folder as this step read it afresh, if it did
+
+
+@dataclass(frozen=True)
+class Scene:
+    folder_id: str
+    view: FolderView
+    group: str = ""
+    cached: bool = False
+    children: tuple[Asset, ...] = ()
+    seen: frozenset[str] = field(default_factory=frozenset)
+
+
+def to_version(file: FileAsset, parsed: Parsed) -> Version:
+    return Version(
+        file_id=file.id,
+        name=file.name,
+        group_key=parsed.group_key,
+        version=parsed.version,
+        created_at=file.created_at,
+        sub_version=parsed.sub_version or "",
+        kind=media_kind(file.name, file.media_type),
+    )
+
+
+Coalescer = Callable[[str], bool]
+MAX_STEPS = 40
+
+
+class Stacker:
+    def __init__(
+        self,
+        client: FrameioClient,
+        rules: Rules,
+        policy: Policy,
+        *,
+        dry_run: bool = False,
+        lock: LockFactory = no_lock,
+        memory: Memory | NoMemory | None = None,
+        job_id: str = "",
+        scope: FolderScope | None = None,
+    ) -> None:
+        self.client = client
+        self.rules = rules
+        self.policy = policy
+        self.dry_run = dry_run
+        self.lock = lock
+        self.memory = memory or NoMemory()
+        self.job_id = job_id
+        self.scope = scope
+        self.not_before = 0.0
+        self.orientation: order.Orientation | None = None  # a platform fact, learned once
+
+    def run(
+        self,
+        account_id: str,
+        file_id: str,
+        *,
+        not_ready_wait_s: float = 10,
+        coalesce: tuple[Coalescer, float] | None = None,
+        not_before: float = 0.0,
+    ) -> Outcome:
+        """Decide for one file and act. ``coalesce`` is (lead_or_follow, window): on a first run the
+        group's first job waits the window out and the others leave their files to it.
+        ``not_before``: a shared folder listing older than this (Redis time) is not used."""
+        self.not_before = not_before
+        file = self.client.show_file(account_id, file_id)
+        parsed = parse(file.name, self.rules)
+        if isinstance(parsed, Declined):
+            return Outcome("declined", parsed.reason, parsed.rule, file.name)
+        outcome = self._gate(account_id, file, parsed, not_ready_wait_s, coalesce)
+        if outcome is None:
+            outcome = self._decide(account_id, file, parsed)
+        return replace(outcome, name=file.name, parsed=parsed)
+
+    def _gate(
+        self,
+        account_id: str,
+        file: FileAsset,
+        parsed: Parsed,
+        not_ready_wait_s: float,
+        coalesce: tuple[Coalescer, float] | None,
+    ) -> Outcome | None:
+        """Reasons to stop before reading the folder: not uploaded yet, no folder, coalesced."""
+        if not file.uploaded:
+            return Outcome("waiting", "the upload has not finished", "not-uploaded", wait_s=not_ready_wait_s)
+        if file.parent_id is None:
+            return Outcome("nothing", "the file has no parent folder", "no-parent")
+        left_alone = self._left_alone(account_id, file, file.parent_id)
+        if left_alone is not None:
+            return left_alone
+        if coalesce is None or self.memory.is_known_stack(file.parent_id):
+            return None  # a file in a stack autostack made is answered at once, without a window
+        lead, window = coalesce
+        # Both name the folder, so the sweep looks at it even if the leader fails for good.
+        folder = file.parent_id
+        if not lead(group_lock_name(account_id, folder, parsed.group_key)):
+            reason = "coalesced: the group's first job of this window stacks it"
+            return Outcome("nothing", reason, "coalesced", folder_id=folder)
+        reason = f"gathering the group's versions for {window:g} s"
+        return Outcome("waiting", reason, "coalescing", wait_s=window, folder_id=folder)
+
+    def stack_listed(self, account_id: str, file: FileAsset, children: list[Asset]) -> Outcome:
+        """Stack ``file``'s group from a listing of its folder the caller already holds (backfill);
+        the listing is treated like a shared one: if Frame.io refuses a write, read afresh."""
+        parsed = parse(file.name, self.rules)
+        if isinstance(parsed, Declined):
+            return Outcome("declined", parsed.reason, parsed.rule, file.name)
+        if (held := self.memory.holds.reason(file)) is not None:
+            return Outcome("nothing", held, "held-back", file.name)
+        return replace(self._decide(account_id, file, parsed, children), name=file.name, parsed=parsed)
+
+    def _left_alone(self, account_id: str, file: FileAsset, parent_id: str) -> Outcome | None:
+        """A file a person took out of a stack, or outside the configured folders."""
+        if (held := self.memory.holds.reason(file)) is not None:
+            return Outcome("nothing", held, "held-back")
+        if not self._in_scope(account_id, parent_id):
+            return Outcome("nothing", "the folder is outside autostack's scope (AUTOSTACK_FOLDERS)", "out-of-scope")
+        return None
+
+    def _in_scope(self, account_id: str, parent_id: str) -> bool:
+        if self.scope is None or not self.scope.entries:
+            return True
+        try:
+            return self.scope.allows(account_id, parent_id)
+        except NotFound:
+            return True  # the parent is a version stack: the file is already stacked, nothing to write
+
+    def _decide(self, account_id: str, file: FileAsset, parsed: Parsed, listed: list[Asset] | None = None) -> Outcome:
+        assert file.parent_id is not None
+        target = to_version(file, parsed)
+        if self.memory.is_unsettled(file.parent_id):
+            return self._resettle(account_id, file.parent_id, target)
+        if self.memory.is_known_stack(file.parent_id):
+            return Outcome("nothing", f"already in version stack {file.parent_id}", "already-stacked")
+        group = group_lock_name(account_id, file.parent_id, target.group_key)
+        with self.lock(group) as guard:
+            scene = self._scene(account_id, file.parent_id, target, group, cached=True, listed=listed)
+            if scene is None:
+                reason = f"already in version stack {file.parent_id}"
+                return Outcome("nothing", reason, "already-stacked", stack_id=file.parent_id)
+            try:
+                outcome = self._converge(account_id, target, file.parent_id, scene, guard)
+            except Unprocessable:
+                if not scene.cached:
+                    raise
+                # The shared listing was stale (a person moved something meanwhile): read afresh.
+                scene = self._scene(account_id, file.parent_id, target, group, cached=False)
+                if scene is None:
+                    return Outcome("nothing", f"already in version stack {file.parent_id}", "already-stacked")
+                outcome = self._converge(account_id, target, file.parent_id, scene, guard)
+        fresh = None if scene.cached else scene.children
+        return replace(outcome, folder_id=scene.folder_id, seen=scene.seen, listing=fresh)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _scene(
+        self,
+        account_id: str,
+        parent_id: str,
+        target: Version,
+        group: str,
+        cached: bool,
+        listed: list[Asset] | None = None,
+    ) -> Scene | None:
+        """The folder around ``target``; None when its parent is a version stack (already stacked)."""
+        try:
+            children, from_cache = self._listing(account_id, parent_id, group, cached, listed)
+        except NotFound:
+            self.client.show_stack(account_id, parent_id)  # NotFound here: the parent is gone
+            return None
+        loose = tuple(self._versions(unheld_files(self.memory.holds, children)))
+        stacks = tuple(
+            self._stack_view(account_id, stack)
+            for stack in children
+            if isinstance(stack, StackAsset) and self._may_hold(stack, target)
+        )
+        seen = frozenset(asset.id for asset in children) | {member for stack in stacks for member in stack.order}
+        view = FolderView(parent_id, loose, stacks)
+        return Scene(parent_id, view, group, from_cache, tuple(children), frozenset(seen))
+
+    def _listing(
+        self, account_id: str, parent_id: str, group: str, cached: bool, listed: list[Asset] | None
+    ) -> tuple[list[Asset], bool]:
+        """The folder's children and whether they came from a listing made earlier."""
+        if listed is not None:
+            return listed, True
+
+        def fetch() -> list[Asset]:
+            return self.client.list_folder_children(account_id, parent_id)
+
+        if not cached:
+            fetched_at = self.memory.now()
+            children = fetch()
+            self.memory.store_listing(parent_id, children, fetched_at)
+            return children, False
+        return self.memory.shared_listing(parent_id, group, self.not_before, fetch)
+
+    def _versions(self, files: Iterable[FileAsset]) -> list[Version]:
+        versions = []
+        for file in files:
+            parsed = parse(file.name, self.rules)
+            if isinstance(parsed, Parsed) and file.uploaded:
+                versions.append(to_version(file, parsed))
+        return versions
+
+    def _may_hold(self, stack: StackAsset, target: Version) -> bool:
+        """A stack is worth listing when its name (the head's name) parses to the target's key."""
+        parsed = parse(stack.name, self.rules)
+        return isinstance(parsed, Parsed) and parsed.group_key == target.group_key
+
+    def _stack_view(self, account_id: str, stack: StackAsset) -> StackView:
+        listed = self.client.list_stack_children(account_id, stack.id)
+        members = self._bottom_to_top(listed, stack.head_version_id)
+        return StackView(stack.id, tuple(file.id for file in members), tuple(self._versions(members)))
+
+    def _bottom_to_top(self, listed: list[FileAsset], head_id: str | None) -> list[FileAsset]:
+        """The stack's children bottom first; learns the listing's orientation when it can."""
+        self.orientation = order.learn(listed, head_id) or self.orientation
+        return order.bottom_to_top(listed, self.orientation)
+
+    # -- acting ------------------------------------------------------------------------------
+
+    def _converge(self, account_id: str, target: Version, parent_id: str, scene: Scene, guard: Guard) -> Outcome:
+        """Plan, write, update the view, plan again, until the planner says Nothing; then read
+        each touched stack back once and fix its order."""
+        view = scene.view
+        steps: list[CreateStack | AddToStack] = []
+        writes: list[Write] = []
+        touched: dict[str, str | None] = {}  # stack id -> head id when known
+        moved_into: set[str] = set()  # stacks a file was moved into (where it lands is undocumented)
+        last: Plan = Nothing("no step", "nothing")
+        for _ in range(MAX_STEPS):
+            last = plan(target, parent_id, view, self.policy)
+            if isinstance(last, Nothing):
+                break
+            guard()
+            stack_id, head_id = self._write(account_id, last)
+            if not self.dry_run:
+                writes.append(self._remember(account_id, last, stack_id, view.folder_id, scene.group))
+            view = apply(view, last, stack_id)
+            touched.setdefault(stack_id, head_id)
+            if isinstance(last, AddToStack):
+                moved_into.add(stack_id)
+            parent_id = stack_id if target.file_id in _moved(last) else parent_id
+            steps.append(last)
+        for stack_id, head_id in touched.items():
+            desired = _order_of(view, stack_id)
+            # A create takes its files bottom to top (documented), and its answer names the head:
+            # a stack only created, whose head is the planned top, needs no read-back.
+            if not self.dry_run and (stack_id in moved_into or head_id != desired[-1]):
+                guard()
+                self._settle(account_id, stack_id, desired, head_id)
+        return replace(_summary(steps, last, parent_id, self.dry_run), writes=tuple(writes))
+
+    def _remember(
+        self, account_id: str, step: CreateStack | AddToStack, stack_id: str, folder_id: str, group: str
+    ) -> Write:
+        write = Write(_action(step), stack_id, folder_id, _moved(step), self.memory.now(), self.job_id)
+        self.memory.remember_write(write, group, account_id)
+        return write
+
+    def _resettle(self, account_id: str, stack_id: str, target: Version) -> Outcome:
+        """A job that moved a file into ``stack_id`` died before ordering it: order it now."""
+        stack = self.client.show_stack(account_id, stack_id)
+        folder_id = stack.parent_id or ""
+        with self.lock(group_lock_name(account_id, folder_id, target.group_key)) as guard:
+            listed = self.client.list_stack_children(account_id, stack_id)
+            members = self._versions(self._bottom_to_top(listed, stack.head_version_id))
+            if len(members) == len(listed):  # every member parsed: version order is the whole order
+                desired = tuple(member.file_id for member in sorted(members, key=lambda member: member.sort_key))
+                guard()
+                self._settle(account_id, stack_id, desired, stack.head_version_id)
+        return Outcome(
+            "nothing", f"already in version stack {stack_id}; its order checked", "settled", stack_id=stack_id
+        )
+
+    def _write(self, account_id: str, step: CreateStack | AddToStack) -> tuple[str, str | None]:
+        """One write; returns the stack it touched (and its head, when Frame.io said)."""
+        if isinstance(step, CreateStack):
+            if self.dry_run:
+                return f"dry-run-stack-{step.file_ids[0]}", None
+            stack = self.client.create_stack(account_id, step.folder_id, list(step.file_ids))
+            return stack.id, stack.head_version_id
+        if not self.dry_run:
+            self.memory.mark_unsettled(step.stack_id)
+            self.client.move_file(account_id, step.file_id, step.stack_id)
+        return step.stack_id, None
+
+    def _settle(self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None) -> None:
+        """Read the stack back and reorder until it matches ``desired`` (bottom to top)."""
+        listed = self.client.list_stack_children(account_id, stack_id)
+        actual = [file.id for file in self._bottom_to_top(listed, head_id)]
+        missing = set(desired) - set(actual)
+        if missing:
+            # Frame.io accepted the write but the read-back lacks a file: try the job again later.
+            raise ServerError("list_stack_children", None, f"{len(missing)} file(s) not yet in the stack")
+        for file_id, body in order.reorders(actual, list(desired)):
+            self.client.reorder(account_id, stack_id, file_id, body)
+        self.memory.settled(stack_id)
+
+
+def _action(step: CreateStack | AddToStack) -> str:
+    return "created" if isinstance(step, CreateStack) else "added"
+
+
+def _moved(step: CreateStack | AddToStack) -> tuple[str, ...]:
+    return step.file_ids if isinstance(step, CreateStack) else (step.file_id,)
+
+
+def _order_of(view: FolderView, stack_id: str) -> tuple[str, ...]:
+    return next(stack.order for stack in view.stacks if stack.stack_id == stack_id)
+
+
+def _describe(step: CreateStack | AddToStack, dry_run: bool) -> str:
+    prefix = "dry run: would " if dry_run else ""
+    if isinstance(step, CreateStack):
+        return f"{prefix}create a version stack of {len(step.file_ids)} versions"
+    return f"{prefix}add {step.file_id} at position {step.position + 1} of {len(step.order)}"
+
+
+def _summary(steps: list[CreateStack | AddToStack], last: Plan, parent_id: str, dry_run: bool) -> Outcome:
+    """The outcome of a run of steps, from the steps' types (a dry run writes nothing: it counts
+    no stack created and no file moved)."""
+    if not steps:
+        assert isinstance(last, Nothing)
+        return Outcome("nothing", last.reason, last.code)
+    creates = sum(isinstance(step, CreateStack) for step in steps)
+    reason = "; ".join(_describe(step, dry_run) for step in steps)
+    status = "stacked" if creates else "added"
+    if dry_run:
+        return Outcome(status, reason, "dry-run", stack_id=parent_id)
+    code = "created" if creates else "added"
+    return Outcome(status, reason, code, stack_id=parent_id, created=creates, moved=len(steps) - creates)
