@@ -34,6 +34,7 @@ PURE = (
     "workers.frameio.errors",
     "workers.frameio.models",
     "workers.frameio.retry",
+    "workers.frameio.platform",
     "workers.stacking.census",
     "workers.stacking.planner",
     "workers.stacking.order",
