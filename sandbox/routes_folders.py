@@ -5,7 +5,8 @@ Folder children list folders, version stacks (with ``head_version`` unless the k
 children of their stack, not of the folder. ``type`` filters by ``file``, ``folder``,
 ``version_stack``; a comma list of them is honoured, refused (422) or cut to its first value, as
 the knob ``type_list`` says. A version stack's id used as a folder id answers ``stack_as_folder``
-(404, 400 or 422). Reads go through the read lag (``read_lag_ms``).
+(404, 400 or 422). Reads go through the read lag (``read_lag_ms``). Delete takes the folder and
+everything in it (sub-folders, stacks, files) and answers 204; a project's root folder is 422.
 """
 
 from __future__ import annotations
@@ -86,8 +87,20 @@ async def create_folder(call: Call) -> Response:
     return ok(folder_view(folder, store), status=201)
 
 
+async def delete_folder(call: Call) -> Response:
+    sandbox = call.sandbox
+    folder = sandbox.store.folder(call.request.path_params["folder_id"])
+    if folder.parent_id is None:
+        raise invalid("a project's root folder cannot be deleted", "/folder_id")
+    with sandbox.writing() as store:
+        store.remove_folder(folder)
+    store.emit("folder.deleted", folder, call.user.id, resource_type="folder")
+    return Response(status_code=204)
+
+
 ROUTES = [
     Route(f"{A}/folders/{{folder_id}}", api("show_folder", show_folder), methods=["GET"]),
     Route(f"{A}/folders/{{folder_id}}/children", api("list_folder_children", list_folder_children), methods=["GET"]),
+    Route(f"{A}/folders/{{folder_id}}", api("delete_folder", delete_folder), methods=["DELETE"]),
     Route(f"{A}/folders/{{folder_id}}/folders", api("create_folder", create_folder), methods=["POST"]),
 ]

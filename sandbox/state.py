@@ -67,6 +67,19 @@ class Store:
         self.folders[folder.id] = folder
         return folder
 
+    def remove_folder(self, folder: Folder) -> None:
+        """Forget ``folder`` and everything under it: sub-folders, stacks, files (stacked or not)."""
+        for child in self.children(folder.id):
+            if isinstance(child, Folder):
+                self.remove_folder(child)
+            elif isinstance(child, Stack):
+                for file_id in [f.id for f in self.files.values() if f.parent_id == child.id]:
+                    del self.files[file_id]
+                del self.stacks[child.id]
+            else:
+                del self.files[child.id]
+        del self.folders[folder.id]
+
     # --- lookups --------------------------------------------------------------------------
     def folder(self, folder_id: str) -> Folder:
         found = self.folders.get(folder_id)

@@ -12,9 +12,11 @@ import pytest
 from frameio.errors import TooManyRequestsError
 from frameio.files.raw_client import RawFilesClient
 from frameio.folders.raw_client import RawFoldersClient
+from frameio.projects.raw_client import RawProjectsClient
 from frameio.users.raw_client import RawUsersClient
 from frameio.version_stacks.raw_client import RawVersionStacksClient
 from frameio.webhooks.raw_client import RawWebhooksClient
+from frameio.workspaces.raw_client import RawWorkspacesClient
 
 from sandbox.ratelimit import LIMITS, LeakyBucket
 from service.processes import wait_until
@@ -30,6 +32,9 @@ SDK_METHODS = {
     "list_folder_children": RawFoldersClient.index,
     "show_folder": RawFoldersClient.show,
     "create_folder": RawFoldersClient.create,
+    "delete_folder": RawFoldersClient.delete,
+    "show_project": RawProjectsClient.show,
+    "show_workspace": RawWorkspacesClient.show,
     "create_stack": RawVersionStacksClient.create,
     "show_stack": RawVersionStacksClient.show,
     "list_stacks": RawVersionStacksClient.list,

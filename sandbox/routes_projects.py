@@ -1,0 +1,49 @@
+"""Show a project and show a workspace: what a client reads to find a project's root folder.
+
+Per the SDK's ``projects/raw_client.py`` and ``workspaces/raw_client.py``: ``GET …/projects/{id}``
+-> 200 ``Project`` (with ``root_folder_id`` and ``workspace_id``), ``GET …/workspaces/{id}`` -> 200
+``Workspace``; an unknown id is 404.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from sandbox.errors import not_found
+from sandbox.gateway import Call, api, ok
+from sandbox.model import iso
+from sandbox.views import project_view
+
+A = "/v4/accounts/{account_id}"
+
+
+async def show_project(call: Call) -> Response:
+    store = call.sandbox.store
+    project = store.projects.get(call.request.path_params["project_id"])
+    if project is None:
+        raise not_found("Project", call.request.path_params["project_id"])
+    return ok(project_view(project, store))
+
+
+async def show_workspace(call: Call) -> Response:
+    store = call.sandbox.store
+    workspace_id = call.request.path_params["workspace_id"]
+    if workspace_id != store.workspace_id:
+        raise not_found("Workspace", workspace_id)
+    first = store.projects[store.project_id]
+    return ok(
+        {
+            "id": workspace_id,
+            "name": "Sandbox Workspace",
+            "account_id": store.account_id,
+            "created_at": iso(first.created_at),
+            "updated_at": iso(first.updated_at),
+        }
+    )
+
+
+ROUTES = [
+    Route(f"{A}/projects/{{project_id}}", api("show_project", show_project), methods=["GET"]),
+    Route(f"{A}/workspaces/{{workspace_id}}", api("show_workspace", show_workspace), methods=["GET"]),
+]
