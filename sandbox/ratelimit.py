@@ -40,6 +40,7 @@ LIMITS: dict[str, tuple[int, float]] = {
     "webhooks_update": (10, 60.0),
     "webhooks_delete": (60, 60.0),
     "me": (100, 60.0),
+    "accounts_list": (100, 60.0),
 }
 
 

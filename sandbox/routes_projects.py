@@ -1,7 +1,8 @@
-"""Show a project and show a workspace: what a client reads to find a project's root folder.
+"""List accounts, show a project and show a workspace: what a client reads to check where it is.
 
-Per the SDK's ``projects/raw_client.py`` and ``workspaces/raw_client.py``: ``GET …/projects/{id}``
--> 200 ``Project`` (with ``root_folder_id`` and ``workspace_id``), ``GET …/workspaces/{id}`` -> 200
+Per the SDK's ``accounts``, ``projects`` and ``workspaces`` raw clients: ``GET /v4/accounts`` ->
+200, a page of the caller's accounts (the one seeded account); ``GET …/projects/{id}`` -> 200
+``Project`` (with ``root_folder_id`` and ``workspace_id``); ``GET …/workspaces/{id}`` -> 200
 ``Workspace``; an unknown id is 404.
 """
 
@@ -13,9 +14,18 @@ from starlette.routing import Route
 from sandbox.errors import not_found
 from sandbox.gateway import Call, api, ok
 from sandbox.model import iso
+from sandbox.paging import page_params, page_response
 from sandbox.views import project_view
 
 A = "/v4/accounts/{account_id}"
+
+
+async def accounts_list(call: Call) -> Response:
+    store = call.sandbox.store
+    created = iso(store.projects[store.project_id].created_at)
+    account = {"id": store.account_id, "display_name": "Sandbox Account", "created_at": created}
+    params = page_params(call.request, (), allow_include_lists=False)
+    return page_response(call.request, params, [account], lambda item: item)
 
 
 async def show_project(call: Call) -> Response:
@@ -44,6 +54,7 @@ async def show_workspace(call: Call) -> Response:
 
 
 ROUTES = [
+    Route("/v4/accounts", api("accounts_list", accounts_list), methods=["GET"]),
     Route(f"{A}/projects/{{project_id}}", api("show_project", show_project), methods=["GET"]),
     Route(f"{A}/workspaces/{{workspace_id}}", api("show_workspace", show_workspace), methods=["GET"]),
 ]

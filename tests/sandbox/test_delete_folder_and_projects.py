@@ -57,3 +57,8 @@ def test_show_project_names_its_root_folder_and_workspace(inproc: InProcessSandb
     for path in ("projects", "workspaces"):
         missing = inproc.http.get(f"{a}/{path}/00000000-0000-4000-8000-000000000000", headers=inproc.auth())
         assert missing.status_code == 404
+
+
+def test_the_accounts_list_holds_the_seeded_account(inproc: InProcessSandbox) -> None:
+    answer = inproc.http.get("/v4/accounts", headers=inproc.auth())
+    assert [account["id"] for account in answer.json()["data"]] == [inproc.account]

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from frameio.accounts.raw_client import RawAccountsClient
 from frameio.errors import TooManyRequestsError
 from frameio.files.raw_client import RawFilesClient
 from frameio.folders.raw_client import RawFoldersClient
@@ -47,6 +48,7 @@ SDK_METHODS = {
     "webhooks_update": RawWebhooksClient.update,
     "webhooks_delete": RawWebhooksClient.delete,
     "me": RawUsersClient.show,
+    "accounts_list": RawAccountsClient.index,
 }
 DOC_LIMIT = re.compile(r"Rate Limits: (\d+) calls per ([\d.]+) (second|minute)")
 
