@@ -42,6 +42,7 @@ PURE = (
     "workers.ingest.arrival",
     "workers.ingest.batch",
     "workers.tools.undo_plan",
+    "workers.tools.doctor_verdicts",
 )
 IO_LIBRARIES = ("httpx", "redis", "rq", "starlette", "uvicorn")
 
