@@ -17,6 +17,7 @@ from rq import Queue
 from workers.frameio.auth import ServerToServerToken, StaticToken, TokenSource
 from workers.frameio.client import FrameioClient
 from workers.frameio.limiting import LimitedCalls
+from workers.frameio.platform import PLATFORM_KEY, Platform
 from workers.frameio.ratelimit import RateLimiter, parse_limits
 from workers.metrics import CallCounter
 from workers.naming.parser import DEFAULT_RULES, Rules
@@ -41,6 +42,7 @@ class Runtime:
     _frameio: FrameioClient | None = field(default=None, repr=False)
     _calls: CallCounter | None = field(default=None, repr=False)
     _limited: LimitedCalls | None = field(default=None, repr=False)
+    _platform: Platform | None = field(default=None, repr=False)
 
     def _fresh(self) -> None:
         if self._pid != os.getpid():
@@ -49,6 +51,18 @@ class Runtime:
             self._frameio = None
             self._calls = None
             self._limited = None
+
+    def platform(self) -> Platform:
+        """Frame.io's undocumented answers as ``autostack doctor --probe`` learned them, read from
+        Redis once per process (a work horse forked from the worker inherits them). Nothing stored,
+        or Redis not answering: every answer unknown, and autostack copes with each of them."""
+        if self._platform is None:
+            try:
+                stored = self.redis().get(PLATFORM_KEY)
+            except redis.RedisError:
+                return Platform()  # not kept: the next call asks Redis again
+            self._platform = Platform.from_json(stored)
+        return self._platform
 
     def redis(self) -> redis.Redis:
         self._fresh()
@@ -68,6 +82,8 @@ class Runtime:
             ims_http = (
                 None if static else httpx.Client(transport=self.transport, timeout=self.settings.frameio_timeout_s)
             )
+            # TODO(issue 14, knobs): pass platform=self.platform() here, and to each Stacker, once
+            # FrameioClient and Stacker take it.
             self._frameio = FrameioClient(
                 self.settings.frameio_base_url,
                 token_source(self.settings, self.redis(), ims_http),
