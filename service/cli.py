@@ -97,6 +97,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     return run_status(_settings(), sys.stdout, last=args.last)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from service.doctor import doctor_main
+
+    return doctor_main(args, _settings(), sys.stdout, sys.stdin)
+
+
+def _add_doctor(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from service.doctor import add_doctor_arguments
+
+    parser = sub.add_parser(
+        "doctor",
+        help="check the deployment against the account; --probe learns Frame.io's undocumented answers",
+        description="Read-only checks, one line each (ok / warn / fail and what to do). Exit 0 when "
+        "nothing failed, 1 otherwise, 2 for bad usage. --probe writes, in a scratch folder it deletes.",
+    )
+    add_doctor_arguments(parser)
+    parser.set_defaults(func=cmd_doctor)
+
+
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("serve", help="run the webhook receiver (uvicorn)")
     parser.add_argument("--host", default="127.0.0.1")
@@ -201,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_status,
         _add_undo,
         _add_unstack,
+        _add_doctor,
     )
     for add in commands:
         add(sub)

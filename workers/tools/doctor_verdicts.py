@@ -158,7 +158,7 @@ def redis_checks(config: Mapping[str, str] | None) -> list[Check]:
     if config is None:
         return [
             Check(
-                "redis config",
+                "redis-config",
                 "warn",
                 "Redis refuses CONFIG GET (a managed Redis?): AOF and the eviction policy can't be read",
                 "check in the provider's settings: appendonly yes, maxmemory-policy noeviction (README, Deployment)",
@@ -169,10 +169,10 @@ def redis_checks(config: Mapping[str, str] | None) -> list[Check]:
 
 #: (check, CONFIG key, the value autostack needs, why, what goes wrong otherwise, what to do)
 REDIS_SETTINGS = (
-    ("redis aof", "appendonly", "yes", "queued jobs survive a restart",
+    ("redis-aof", "appendonly", "yes", "queued jobs survive a restart",
      "a restart loses queued jobs, and Frame.io does not deliver them again",
      "set appendonly yes (and appendfsync everysec) in redis.conf; CONFIG SET appendonly yes turns it on now"),
-    ("redis memory", "maxmemory-policy", "noeviction", "a full Redis refuses writes, it never drops keys",
+    ("redis-memory", "maxmemory-policy", "noeviction", "a full Redis refuses writes, it never drops keys",
      "a full Redis drops jobs, locks and dedupe keys",
      "set maxmemory-policy noeviction in redis.conf; CONFIG SET maxmemory-policy noeviction for now"),
 )  # fmt: skip
