@@ -277,11 +277,18 @@ class SharedToken:
             raise ImsUnavailable(None, answer)
         if answer.status_code != 200:
             raise error_for(answer)
-        token = _parse(answer, started, self._margin_s)
+        token = parse_token(answer, started, self._margin_s)
         if token is None:
             raise ImsUnavailable(200, "the answer has no access_token")
         log.info("fetched a new Adobe IMS access token (expires in %.0f s)", token.expires_at - started)
         return token
+
+
+def s2s_key(ims_url: str, client_id: str, scopes: str) -> str:
+    """The Redis hash of the server-to-server token of ``client_id`` with ``scopes``."""
+    joined = ",".join(scopes.replace(",", " ").split())
+    digest = hashlib.sha256(f"{ims_url.rstrip('/')}\n{client_id}\n{joined}".encode()).hexdigest()[:16]
+    return KEY_PREFIX + digest
 
 
 class ServerToServerToken(SharedToken):
@@ -303,8 +310,7 @@ class ServerToServerToken(SharedToken):
         self._scopes = ",".join(scopes.replace(",", " ").split())
         self._client_id = client_id
         self._secret = client_secret
-        digest = hashlib.sha256(f"{ims_url.rstrip('/')}\n{client_id}\n{self._scopes}".encode()).hexdigest()[:16]
-        super().__init__(client, http, ims_url, KEY_PREFIX + digest, Sharing(**sharing))
+        super().__init__(client, http, ims_url, s2s_key(ims_url, client_id, scopes), Sharing(**sharing))
         self._invalidate = client.register_script(_INVALIDATE)
 
     def __repr__(self) -> str:
@@ -357,7 +363,7 @@ def post_form(
         return type(exc).__name__
 
 
-def _parse(response: httpx.Response, now: float, margin_s: float) -> Token | None:
+def parse_token(response: httpx.Response, now: float, margin_s: float) -> Token | None:
     """The token of a 200 answer; None when it has none (or is not JSON)."""
     body = _json(response)
     value = body.get("access_token")
