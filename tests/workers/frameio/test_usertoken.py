@@ -36,7 +36,7 @@ REDIRECT = "http://127.0.0.1:9/callback"
 @dataclass
 class Users:
     sandbox: InProcessSandbox
-    redis: redis.Redis
+    db: redis.Redis
     clock: Clock
     http: httpx.Client
 
@@ -49,16 +49,16 @@ class Users:
         redirect = self.sandbox.http.get(request.url.removeprefix(IMS), follow_redirects=False)
         code = parse_qs(urlsplit(redirect.headers["location"]).query)["code"][0]
         token = oauth.exchange_code(self.http, self.client(), code, request.verifier, self.clock())
-        store_sign_in(self.redis, user_key(IMS, WEB_ID), SignIn(token, "Editor", "u", self.clock()))
+        store_sign_in(self.db, user_key(IMS, WEB_ID), SignIn(token, "Editor", "u", self.clock()))
         assert token.refresh_token is not None
         return token.refresh_token
 
     def source(self, connection: redis.Redis | None = None, **options: Any) -> UserToken:
-        client = connection or self.redis
+        client = connection or self.db
         return UserToken(client, self.http, IMS, WEB_ID, SecretStr(WEB_SECRET), clock=self.clock, **options)
 
     def stored(self) -> dict[str, str]:
-        return read_fields(self.redis, user_key(IMS, WEB_ID))
+        return read_fields(self.db, user_key(IMS, WEB_ID))
 
     def refreshes(self, status: int | None = None) -> int:
         rows = self.sandbox.http.get("/_sandbox/calls").json()["calls"]
@@ -152,7 +152,7 @@ def test_a_login_during_a_refresh_wins(users: Users) -> None:
         return answer
 
     with httpx.Client(transport=httpx.MockTransport(during_refresh)) as http:
-        source = UserToken(users.redis, http, IMS, WEB_ID, SecretStr(WEB_SECRET), clock=users.clock)
+        source = UserToken(users.db, http, IMS, WEB_ID, SecretStr(WEB_SECRET), clock=users.clock)
         users.clock.advance(301)
         source()
     assert users.stored()["refresh_token"] == newest["refresh"]
