@@ -45,6 +45,7 @@ async def readyz(request: Request) -> JSONResponse:
     still wait safely in Redis for the workers, and Frame.io would give up on them if refused."""
     context: WebhookContext = request.app.state.webhooks
     try:
+        await run_in_threadpool(context.redis.ping)
         credential = await run_in_threadpool(credentials.inspect, context.settings, context.redis)
     except redis.RedisError:
         return JSONResponse({"status": "unavailable", "redis": "down"}, status_code=503)
