@@ -101,6 +101,7 @@ WEBHOOK_OUTCOMES = frozenset(
     }
 )
 JOB_OUTCOMES = frozenset({"stacked", "added", "nothing", "declined", "waiting", "failed"})
+TOKEN_STATES = frozenset({"ok", "expiring", "expired", "rejected", "logged_out"})
 # Every series autostack exports, with its labels (the histogram as its three series).
 METRICS: dict[str, frozenset[str]] = {
     "autostack_webhooks_total": frozenset({"outcome"}),
@@ -117,10 +118,13 @@ METRICS: dict[str, frozenset[str]] = {
     "autostack_stacks_created_total": frozenset(),
     "autostack_files_moved_total": frozenset(),
     "autostack_decisions_total": frozenset({"reason"}),
+    "autostack_frameio_token_state": frozenset({"state"}),
+    "autostack_frameio_token_expires_in_seconds": frozenset(),
 }
 LABEL_VALUES: dict[tuple[str, str], frozenset[str]] = {
     ("autostack_webhooks_total", "outcome"): WEBHOOK_OUTCOMES,
     ("autostack_jobs_total", "outcome"): JOB_OUTCOMES,
+    ("autostack_frameio_token_state", "state"): TOKEN_STATES,
 }
 # Labels Prometheus adds at scrape time; a dashboard may group or filter by them.
 TARGET_LABELS = frozenset({"instance", "job", "namespace", "pod", "service", "container"})

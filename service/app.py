@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -13,7 +15,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from service.webhooks import WebhookContext, receive
-from workers import metrics
+from workers import credentials, metrics
 from workers.ingest.inbox import inbox_files
 from workers.settings import Settings
 
@@ -38,12 +40,17 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
+    """503 only when Redis is down (nothing could be accepted). A Frame.io credential that is not
+    ``ok`` is named (``"frameio"``, ``"status": "degraded"``) but keeps the pod ready: deliveries
+    still wait safely in Redis for the workers, and Frame.io would give up on them if refused."""
     context: WebhookContext = request.app.state.webhooks
     try:
         await run_in_threadpool(context.redis.ping)
+        credential = await run_in_threadpool(credentials.inspect, context.settings, context.redis)
     except redis.RedisError:
         return JSONResponse({"status": "unavailable", "redis": "down"}, status_code=503)
-    return JSONResponse({"status": "ok", "redis": "up"})
+    status = "ok" if credential.state == "ok" else "degraded"
+    return JSONResponse({"status": status, "redis": "up", "frameio": credential.view(time.time())})
 
 
 async def metrics_endpoint(request: Request) -> PlainTextResponse:
@@ -56,9 +63,11 @@ def _metrics_text(context: WebhookContext) -> str:
     extra["autostack_enqueue_failures_total"] = float(context.outcomes.get("unavailable", 0))
     try:
         stored: dict[bytes, bytes] = context.redis.hgetall(metrics.HASH)  # type: ignore[assignment]
+        now = time.time()
         gauges = {
             metrics.series("autostack_queue_depth", queue=context.queue.name): float(context.queue.count),
             "autostack_inbox_files": float(inbox_files(context.redis)),
+            **credentials.gauges(credentials.inspect(context.settings, context.redis, now), now),
         }
     except redis.RedisError:
         stored, gauges = {}, {}

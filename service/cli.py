@@ -97,6 +97,28 @@ def cmd_status(args: argparse.Namespace) -> int:
     return run_status(_settings(), sys.stdout, last=args.last)
 
 
+def cmd_login(args: argparse.Namespace) -> int:
+    from service.login import login_main
+
+    return login_main(args, _settings(), sys.stdout, sys.stdin)
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    from service.login import logout_main
+
+    return logout_main(args, _settings(), sys.stdout)
+
+
+def _add_login(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from service.login import add_login_arguments
+
+    parser = sub.add_parser("login", help="sign in to Frame.io as a user; every worker then uses that sign-in")
+    add_login_arguments(parser)
+    parser.set_defaults(func=cmd_login)
+    logout = sub.add_parser("logout", help="revoke the user sign-in at Adobe IMS and delete it from Redis")
+    logout.set_defaults(func=cmd_logout)
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from service.doctor import doctor_main
 
@@ -155,7 +177,7 @@ def _add_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("status", help="queue depths, failed jobs, workers and the last decisions")
+    parser = sub.add_parser("status", help="the sign-in, queue depths, failed jobs, workers and the last decisions")
     parser.add_argument("--last", type=int, default=20, help="how many decisions to show")
     parser.set_defaults(func=cmd_status)
 
@@ -220,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_status,
         _add_undo,
         _add_unstack,
+        _add_login,
         _add_doctor,
     )
     for add in commands:

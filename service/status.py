@@ -1,14 +1,16 @@
-"""``autostack status``: queue depths, failed jobs, workers and the last decisions with reasons."""
+"""``autostack status``: the Frame.io sign-in (who autostack acts as, its state, when its token
+expires), queue depths, failed jobs, workers and the last decisions with reasons."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import TextIO
 
 import redis
 from rq import Queue, Worker
 
-from workers import decisions
+from workers import credentials, decisions
 from workers.settings import Settings
 
 
@@ -19,6 +21,8 @@ def run_status(settings: Settings, out: TextIO, last: int = 20) -> int:
     except redis.RedisError as exc:
         print(f"autostack: Redis does not answer at the configured REDIS_URL ({type(exc).__name__})", file=out)
         return 1
+    now = time.time()
+    print(credentials.describe(credentials.inspect(settings, client, now), now), file=out)
     queue = Queue(settings.autostack_queue, connection=client)
     print(f"queue {queue.name}: {queue.count} waiting", file=out)
     print(f"  running:   {queue.started_job_registry.count}", file=out)

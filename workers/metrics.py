@@ -36,6 +36,11 @@ HELP = {
     "autostack_stacks_created_total": ("counter", "Version stacks created."),
     "autostack_files_moved_total": ("counter", "Files moved into version stacks."),
     "autostack_decisions_total": ("counter", "Decisions by reason code."),
+    "autostack_frameio_token_state": (
+        "gauge",
+        "The Frame.io credential's state (1 for the current one): ok, expiring, expired, rejected, logged_out.",
+    ),
+    "autostack_frameio_token_expires_in_seconds": ("gauge", "Seconds until the Frame.io access token expires."),
 }
 
 _LABEL = re.compile(r"[^A-Za-z0-9_.:/+-]")

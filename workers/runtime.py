@@ -19,9 +19,10 @@ from workers.frameio.client import FrameioClient
 from workers.frameio.limiting import LimitedCalls
 from workers.frameio.platform import PLATFORM_KEY, Platform
 from workers.frameio.ratelimit import RateLimiter, parse_limits
+from workers.frameio.usertoken import UserToken
 from workers.metrics import CallCounter
 from workers.naming.parser import DEFAULT_RULES, Rules
-from workers.settings import ConfigError, Settings
+from workers.settings import Settings
 from workers.stacking.locks import GroupLocks
 from workers.stacking.memory import Memory
 from workers.stacking.planner import Policy
@@ -78,7 +79,7 @@ class Runtime:
         if self._frameio is None:
             # IMS is called over the same transport as Frame.io (the in-process sandbox in tests);
             # with a static token no IMS client (and no TLS context) is built at all.
-            static = self.settings.frameio_token is not None
+            static = self.settings.auth_mode() == "static"
             ims_http = (
                 None if static else httpx.Client(transport=self.transport, timeout=self.settings.frameio_timeout_s)
             )
@@ -130,22 +131,20 @@ class Runtime:
 
 
 def token_source(settings: Settings, client: redis.Redis, http: httpx.Client | None = None) -> TokenSource:
-    """The token source the settings ask for: ``FRAMEIO_TOKEN`` if set, else IMS server-to-server
-    with ``FRAMEIO_CLIENT_ID`` and ``FRAMEIO_CLIENT_SECRET``; :class:`~workers.settings.ConfigError`
-    when neither is set."""
-    if settings.frameio_token is not None:
-        return StaticToken(settings.frameio_token)
+    """The token source the settings ask for (:meth:`~workers.settings.Settings.auth_mode`): the
+    static ``FRAMEIO_TOKEN``, IMS server-to-server, or the user sign-in ``autostack login`` stored;
+    :class:`~workers.settings.ConfigError` when nothing to sign in with is set."""
+    mode = settings.auth_mode()
+    if mode == "static":
+        assert settings.frameio_token is not None  # auth_mode checked it
+        return StaticToken(settings.frameio_token, client)
+    ims = http if http is not None else httpx.Client(timeout=settings.frameio_timeout_s)
     client_id, secret = settings.frameio_client_id, settings.frameio_client_secret
-    if client_id is None or secret is None:
-        raise ConfigError("set FRAMEIO_TOKEN, or FRAMEIO_CLIENT_ID and FRAMEIO_CLIENT_SECRET, to call Frame.io")
-    return ServerToServerToken(
-        client,
-        http if http is not None else httpx.Client(timeout=settings.frameio_timeout_s),
-        settings.frameio_ims_url,
-        client_id,
-        secret,
-        settings.frameio_ims_scopes,
-    )
+    assert client_id is not None  # the settings' validator checked it
+    if mode == "user":
+        return UserToken(client, ims, settings.frameio_ims_url, client_id, secret)
+    assert secret is not None
+    return ServerToServerToken(client, ims, settings.frameio_ims_url, client_id, secret, settings.frameio_ims_scopes)
 
 
 _current: Runtime | None = None

@@ -17,6 +17,13 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from workers.frameio.ratelimit import parse_limits
 
 DEFAULT_EVENT_TYPES = ("file.upload.completed", "file.ready")
+# The SDK's user scopes (docs/frameio.md section 7); offline_access brings the refresh token.
+DEFAULT_USER_SCOPES = "openid AdobeID email profile offline_access additional_info.roles"
+AuthMode = Literal["static", "server_to_server", "user"]
+NO_CREDENTIALS = (
+    "set FRAMEIO_TOKEN, or FRAMEIO_CLIENT_ID and FRAMEIO_CLIENT_SECRET (server-to-server), "
+    "or FRAMEIO_AUTH=user and FRAMEIO_CLIENT_ID and run `autostack login`, to call Frame.io"
+)
 
 
 class ConfigError(Exception):
@@ -44,6 +51,14 @@ class Settings(BaseSettings):
     frameio_client_secret: SecretStr | None = None
     frameio_ims_url: str = "https://ims-na1.adobelogin.com"
     frameio_ims_scopes: str = "openid AdobeID frame.s2s.all"
+    # How autostack signs in; unset: FRAMEIO_TOKEN if set, else server-to-server.
+    frameio_auth: AuthMode | None = None
+    # The user sign-in (FRAMEIO_AUTH=user, `autostack login`): where IMS sends the browser back,
+    # and the scopes asked for (offline_access brings the refresh token).
+    frameio_redirect_uri: str = "http://127.0.0.1:8765/callback"
+    frameio_user_scopes: str = DEFAULT_USER_SCOPES
+    # A token expiring within this many seconds is reported as "expiring".
+    autostack_token_expiring_s: float = Field(default=3600.0, ge=0)
     frameio_timeout_s: float = Field(default=10.0, gt=0)
     # Newest first: during a rotation both the new and the old secret verify.
     frameio_webhook_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = ()
@@ -95,7 +110,9 @@ class Settings(BaseSettings):
     autostack_retry_scale: float = Field(default=1.0, gt=0, le=1)
     autostack_max_inline_wait_s: float = Field(default=2.0, ge=0, le=30)
 
-    @field_validator("frameio_token", "frameio_client_id", "frameio_client_secret", "autostack_rules", mode="before")
+    @field_validator(
+        "frameio_token", "frameio_client_id", "frameio_client_secret", "autostack_rules", "frameio_auth", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `FRAMEIO_TOKEN=` in an env file means "not set", not "an empty token".
@@ -114,7 +131,7 @@ class Settings(BaseSettings):
         parse_limits(value)  # raises ValueError naming the bad entry
         return value
 
-    @field_validator("frameio_base_url", "frameio_ims_url")
+    @field_validator("frameio_base_url", "frameio_ims_url", "frameio_redirect_uri")
     @classmethod
     def _url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -130,17 +147,34 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _client_credentials_come_in_pairs(self) -> Settings:
-        if (self.frameio_client_id is None) != (self.frameio_client_secret is None):
+        if self.frameio_auth == "user":
+            if self.frameio_client_id is None:
+                raise ValueError("FRAMEIO_AUTH=user needs FRAMEIO_CLIENT_ID (the IMS OAuth client's id)")
+        elif (self.frameio_client_id is None) != (self.frameio_client_secret is None):
             raise ValueError("FRAMEIO_CLIENT_ID and FRAMEIO_CLIENT_SECRET must be set together")
+        if self.frameio_auth == "static" and self.frameio_token is None:
+            raise ValueError("FRAMEIO_AUTH=static needs FRAMEIO_TOKEN")
+        if self.frameio_auth == "server_to_server" and self.frameio_client_id is None:
+            raise ValueError("FRAMEIO_AUTH=server_to_server needs FRAMEIO_CLIENT_ID and FRAMEIO_CLIENT_SECRET")
         return self
+
+    def auth_mode(self) -> AuthMode:
+        """How autostack signs in: FRAMEIO_AUTH, else inferred (a token, else server-to-server);
+        :class:`ConfigError` when nothing to sign in with is set."""
+        if self.frameio_auth is not None:
+            return self.frameio_auth
+        if self.frameio_token is not None:
+            return "static"
+        if self.frameio_client_id is not None:
+            return "server_to_server"
+        raise ConfigError(NO_CREDENTIALS)
 
     def require_webhook_secrets(self) -> None:
         if not self.frameio_webhook_secrets:
             raise ConfigError("FRAMEIO_WEBHOOK_SECRETS is not set: the webhook endpoint cannot verify deliveries")
 
     def require_frameio_credentials(self) -> None:
-        if self.frameio_token is None and self.frameio_client_id is None:
-            raise ConfigError("set FRAMEIO_TOKEN, or FRAMEIO_CLIENT_ID and FRAMEIO_CLIENT_SECRET, to call Frame.io")
+        self.auth_mode()
 
 
 def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
@@ -158,6 +192,7 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
 def _describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors(include_input=False, include_url=False):
-        where = ".".join(str(part) for part in error["loc"]).upper() or "settings"
-        lines.append(f"{where}: {error['msg']}")
+        where = ".".join(str(part) for part in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {message}" if where else message)
     return "; ".join(lines)

@@ -41,6 +41,7 @@ from service.app import create_app
 from service.launcher import LocalStack
 from service.processes import Child, autostack_argv, start_redis, wait_until
 from service.webhooks import WebhookContext
+from tests.e2e.signin import login
 from workers import decisions
 from workers.ingest.jobs import handle_file_event
 from workers.runtime import Runtime
@@ -266,10 +267,12 @@ def _note_issued_tokens(stack: LocalStack, evidence: Evidence) -> None:
     """The IMS access tokens autostack keeps in Redis right now (secrets too, from then on)."""
     client: Any = stack.redis()
     try:
-        for key in client.scan_iter(match="autostack:ims:token:*"):
-            token = client.hget(key, "token") if client.type(key) == b"hash" else None
-            if token and token.decode() not in evidence.issued_tokens:
-                evidence.issued_tokens.append(token.decode())
+        for key in [*client.scan_iter(match="autostack:ims:token:*"), *client.scan_iter(match="autostack:ims:user:*")]:
+            if client.type(key) != b"hash":
+                continue
+            for token in (client.hget(key, "token"), client.hget(key, "refresh_token")):
+                if token and token.decode() not in evidence.issued_tokens:
+                    evidence.issued_tokens.append(token.decode())
     finally:
         client.close()
 
@@ -311,27 +314,32 @@ def _start(mode: str, workdir: Path, redis_url: str) -> tuple[LocalStack, dict[s
         "FRAMEIO_CLIENT_SECRET": CLIENT_SECRET,
         "AUTOSTACK_COALESCE_WINDOW_S": "0.5",
     }
-    if mode == "ims":
+    if mode != "static-token":
         env["FRAMEIO_TOKEN"] = ""
+    knobs: dict[str, object] = {"token": TOKEN, "transcode_delay_s": 0.2}
+    if mode == "user":  # short tokens, rotated: many refresh tokens pass through the run
+        knobs |= {"oauth_web_client_id": CLIENT_ID, "oauth_web_client_secret": CLIENT_SECRET}
+        knobs |= {"user_access_token_lifetime_s": 1.0, "refresh_token_rotation": "rotate"}
     stack = LocalStack.start(
-        workers=1 if mode == "static-token" else 0,
-        redis_url=redis_url,
-        workdir=workdir,
-        sandbox_config={"token": TOKEN, "transcode_delay_s": 0.2},
-        env=env,
+        workers=1 if mode == "static-token" else 0, redis_url=redis_url, workdir=workdir, sandbox_config=knobs, env=env
     )
-    if mode == "ims":
-        try:
+    try:
+        if mode == "ims":
             _ims(stack, {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
+        if mode != "static-token":
             env["FRAMEIO_IMS_URL"] = stack.sandbox_url
+        if mode == "user":
+            env |= {"FRAMEIO_AUTH": "user", "FRAMEIO_REDIRECT_URI": "http://127.0.0.1:9/callback"}
+            (workdir / "login.log").write_bytes(login(stack, env))
+        if mode != "static-token":
             stack.add_worker(env)
-        except BaseException:
-            stack.stop()
-            raise
+    except BaseException:
+        stack.stop()
+        raise
     return stack, env
 
 
-@pytest.fixture(scope="module", params=["static-token", "ims"])
+@pytest.fixture(scope="module", params=["static-token", "ims", "user"])
 def evidence(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Evidence]:
     mode: str = request.param
     workdir = tmp_path_factory.mktemp(f"leak-{mode}")
@@ -365,7 +373,7 @@ def evidence(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 # -- the searches --------------------------------------------------------------------------------
 
-IMS_TOKEN_KEY = "redis hash autostack:ims:token:"
+IMS_TOKEN_KEYS = ("redis hash autostack:ims:token:", "redis hash autostack:ims:user:")
 
 
 def with_issued_tokens(evidence: Evidence) -> dict[str, str]:
@@ -384,6 +392,8 @@ class TestARunOfTheRealProcesses:
         assert codes & {"http-401", "http-400"}, codes
         if evidence.mode == "ims":  # the secret was really sent, and a token really issued and stored
             assert evidence.ims_calls >= 2 and evidence.issued_tokens
+        elif evidence.mode == "user":  # signed in, refreshed and rotated many times; login's output kept
+            assert evidence.ims_calls >= 5 and len(evidence.issued_tokens) >= 4 and "login.log" in evidence.logs
         else:
             assert evidence.ims_calls == 0 and not evidence.issued_tokens
         assert outcomes & {"stacked", "added"}, outcomes
@@ -411,11 +421,12 @@ class TestARunOfTheRealProcesses:
         assert search(with_issued_tokens(evidence), blobs) == []
 
     def test_no_redis_key_or_value_holds_a_secret(self, evidence: Evidence) -> None:
-        """Only an IMS-issued access token is kept in Redis, by design (one token for every worker),
-        and only in its own key; no configured secret is anywhere."""
+        """Only IMS-issued tokens are kept in Redis, by design (one sign-in for every worker): the
+        access token, and a user sign-in's refresh token, each only in its own hash; no configured
+        secret is anywhere."""
         assert len(evidence.redis) > 10
         assert search(evidence.secrets, evidence.redis) == []
-        elsewhere = {where: blob for where, blob in evidence.redis.items() if not where.startswith(IMS_TOKEN_KEY)}
+        elsewhere = {where: blob for where, blob in evidence.redis.items() if not where.startswith(IMS_TOKEN_KEYS)}
         assert search(with_issued_tokens(evidence), elsewhere) == []
 
     def test_no_job_argument_meta_or_result_holds_a_secret(self, evidence: Evidence) -> None:

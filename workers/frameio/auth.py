@@ -39,6 +39,7 @@ import redis
 from pydantic import SecretStr
 from redis.exceptions import LockError
 
+from workers.frameio.credential import record_static_rejection
 from workers.frameio.errors import PermanentError, RetryableError
 from workers.frameio.limiting import retry_after_s
 
@@ -85,77 +86,83 @@ class ImsUnavailable(RetryableError):
 
 
 class StaticToken:
-    """``FRAMEIO_TOKEN``: the same token on every request; a 401 cannot be helped by asking again."""
+    """``FRAMEIO_TOKEN``: the same token on every request; a 401 cannot be helped by asking again,
+    but it is written down in Redis (by the token's fingerprint) for ``status``, ``/readyz`` and
+    the metrics to say the token was rejected."""
 
-    __slots__ = ("_secret",)
+    __slots__ = ("_clock", "_redis", "_secret")
 
-    def __init__(self, secret: SecretStr) -> None:
+    def __init__(
+        self, secret: SecretStr, client: redis.Redis | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         if not secret.get_secret_value():
             raise ValueError("the static Frame.io token is empty")
         self._secret = secret
+        self._redis = client
+        self._clock = clock
 
     def __call__(self) -> str:
         return self._secret.get_secret_value()
 
     def invalidate(self, token: str) -> None:
-        """Nothing to refresh: the next call answers the same token."""
+        """Nothing to refresh: the next call answers the same token. Note the refusal."""
+        if self._redis is None:
+            return
+        try:
+            record_static_rejection(self._redis, token, self._clock())
+        except redis.RedisError as exc:
+            log.warning("could not note the token's rejection in Redis (%s)", type(exc).__name__)
+        log.error("Frame.io refused the static token (401): set a new FRAMEIO_TOKEN, or sign in with `autostack login`")
 
     def __repr__(self) -> str:
         return "StaticToken(secret=SecretStr('**********'))"
 
 
 @dataclass(frozen=True)
-class _Token:
+class Token:
+    """An access token with when to refresh it and when it expires; from a user sign-in also the
+    refresh token to send next (``refresh_token``) and the one it replaces (``replaces``)."""
+
     value: str = field(repr=False)
     refresh_at: float
     expires_at: float
+    refresh_token: str | None = field(default=None, repr=False)
+    replaces: str | None = field(default=None, repr=False)
 
 
-class ServerToServerToken:
-    """An Adobe IMS ``client_credentials`` token shared by all workers through Redis."""
+@dataclass(frozen=True)
+class Sharing:
+    """How a token is shared through Redis (the defaults are production's)."""
 
-    def __init__(
-        self,
-        client: redis.Redis,
-        http: httpx.Client,
-        ims_url: str,
-        client_id: str,
-        client_secret: SecretStr,
-        scopes: str,
-        *,
-        refresh_margin_s: float = 300.0,
-        clock: Callable[[], float] = time.time,
-        lock_ttl_s: float = 30.0,
-        wait_s: float = 15.0,
-        poll_s: float = 0.05,
-        failure_hold_s: float = 5.0,
-        pause: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if not client_id or not client_secret.get_secret_value():
-            raise ValueError("the IMS client id and client secret must not be empty")
+    refresh_margin_s: float = 300.0
+    clock: Callable[[], float] = time.time
+    lock_ttl_s: float = 30.0
+    wait_s: float = 15.0
+    poll_s: float = 0.05
+    failure_hold_s: float = 5.0
+    pause: Callable[[float], None] = time.sleep
+
+
+class SharedToken:
+    """An IMS access token shared by every worker through the Redis hash ``key``: refreshed under
+    a Redis lock by one worker at a time, a failed request remembered for the others. Subclasses
+    say how to read, fetch and store it (:meth:`_read`, :meth:`_fetch`, :meth:`_store`)."""
+
+    def __init__(self, client: redis.Redis, http: httpx.Client, ims_url: str, key: str, sharing: Sharing) -> None:
         self._redis = client
         self._http = http
         self._ims_url = ims_url.rstrip("/")
-        self._client_id = client_id
-        self._secret = client_secret
-        # Adobe documents the scope parameter as comma-separated; the settings may use spaces.
-        self._scopes = ",".join(scopes.replace(",", " ").split())
-        self._margin_s = refresh_margin_s
-        self._clock = clock
-        self._lock_ttl_s = lock_ttl_s
-        self._wait_s = wait_s
-        self._poll_s = poll_s
-        self._failure_hold_s = failure_hold_s
-        self._pause = pause
-        digest = hashlib.sha256(f"{self._ims_url}\n{client_id}\n{self._scopes}".encode()).hexdigest()[:16]
-        self.key = KEY_PREFIX + digest
-        self._lock_key = self.key + ":lock"
-        self._failed_key = self.key + ":failed"
-        self._invalidate = client.register_script(_INVALIDATE)
-        self._local: _Token | None = None
-
-    def __repr__(self) -> str:
-        return f"ServerToServerToken(ims_url={self._ims_url!r}, client_id={self._client_id!r}, key={self.key!r})"
+        self._margin_s = sharing.refresh_margin_s
+        self._clock = sharing.clock
+        self._lock_ttl_s = sharing.lock_ttl_s
+        self._wait_s = sharing.wait_s
+        self._poll_s = sharing.poll_s
+        self._failure_hold_s = sharing.failure_hold_s
+        self._pause = sharing.pause
+        self.key = key
+        self._lock_key = key + ":lock"
+        self._failed_key = key + ":failed"
+        self._local: Token | None = None
 
     # -- the token source ------------------------------------------------------------------
 
@@ -171,12 +178,24 @@ class ServerToServerToken:
         local = self._local
         if local is not None and local.value == token:
             self._local = None
-        if self._invalidate(keys=[self.key], args=[token]):
+        if self._drop_shared(token):
             log.info("the shared IMS token was refused by Frame.io; it will be fetched again")
+
+    def _drop_shared(self, token: str) -> bool:
+        raise NotImplementedError
+
+    def _read(self) -> Token | None:
+        raise NotImplementedError
+
+    def _fetch(self) -> Token:
+        raise NotImplementedError
+
+    def _store(self, token: Token) -> None:
+        raise NotImplementedError
 
     # -- sharing -----------------------------------------------------------------------------
 
-    def _obtain(self) -> _Token:
+    def _obtain(self) -> Token:
         deadline = time.monotonic() + self._wait_s
         while True:
             shared = self._read()
@@ -203,7 +222,7 @@ class ServerToServerToken:
                 raise ImsUnavailable(None, "another worker's token request did not finish in time")
             self._pause(self._poll_s)
 
-    def _refresh(self, usable: _Token | None) -> _Token:
+    def _refresh(self, usable: Token | None) -> Token:
         """Under the lock: fetch a new token unless another worker just did."""
         shared = self._read()
         if shared is not None and self._clock() < shared.refresh_at:
@@ -220,24 +239,6 @@ class ServerToServerToken:
         self._store(fresh)
         self._local = fresh
         return fresh
-
-    def _read(self) -> _Token | None:
-        stored: dict[Any, Any] = self._redis.hgetall(self.key)
-        fields = {_text(name): _text(value) for name, value in stored.items()}
-        try:
-            return _Token(fields["token"], float(fields["refresh_at"]), float(fields["expires_at"]))
-        except (KeyError, ValueError):
-            return None
-
-    def _store(self, token: _Token) -> None:
-        ttl_ms = max(1, int((token.expires_at - self._clock()) * 1000))
-        items = ["token", token.value, "refresh_at", repr(token.refresh_at), "expires_at", repr(token.expires_at)]
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.delete(self.key)
-        pipe.hset(self.key, items=items)
-        pipe.pexpire(self.key, ttl_ms)
-        pipe.delete(self._failed_key)
-        pipe.execute()
 
     def _remember(self, error: ImsRejected | ImsUnavailable) -> None:
         if self._failure_hold_s <= 0:
@@ -268,30 +269,76 @@ class ServerToServerToken:
 
     # -- Adobe IMS ---------------------------------------------------------------------------
 
-    def _fetch(self) -> _Token:
+    def _request_token(self, form: dict[str, str]) -> Token:
+        """POST ``form`` to IMS's token endpoint: the token of a 200 answer, else the error."""
         started = self._clock()
-        answer = self._post()
+        answer = post_form(self._http, self._ims_url + TOKEN_PATH, form)
         if isinstance(answer, str):
             raise ImsUnavailable(None, answer)
         if answer.status_code != 200:
-            raise _error_for(answer)
-        token = _parse(answer, started, self._margin_s)
+            raise error_for(answer)
+        token = parse_token(answer, started, self._margin_s)
         if token is None:
             raise ImsUnavailable(200, "the answer has no access_token")
         log.info("fetched a new Adobe IMS access token (expires in %.0f s)", token.expires_at - started)
         return token
 
-    def _post(self) -> httpx.Response | str:
-        """IMS's answer, or what kept it from coming. httpx's exceptions stay in here: they hold
-        the request, so the secret, and must not become the ``__context__`` of an error of ours."""
+
+def s2s_key(ims_url: str, client_id: str, scopes: str) -> str:
+    """The Redis hash of the server-to-server token of ``client_id`` with ``scopes``."""
+    joined = ",".join(scopes.replace(",", " ").split())
+    digest = hashlib.sha256(f"{ims_url.rstrip('/')}\n{client_id}\n{joined}".encode()).hexdigest()[:16]
+    return KEY_PREFIX + digest
+
+
+class ServerToServerToken(SharedToken):
+    """An Adobe IMS ``client_credentials`` token shared by all workers through Redis."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        http: httpx.Client,
+        ims_url: str,
+        client_id: str,
+        client_secret: SecretStr,
+        scopes: str,
+        **sharing: Any,
+    ) -> None:
+        if not client_id or not client_secret.get_secret_value():
+            raise ValueError("the IMS client id and client secret must not be empty")
+        # Adobe documents the scope parameter as comma-separated; the settings may use spaces.
+        self._scopes = ",".join(scopes.replace(",", " ").split())
+        self._client_id = client_id
+        self._secret = client_secret
+        super().__init__(client, http, ims_url, s2s_key(ims_url, client_id, scopes), Sharing(**sharing))
+        self._invalidate = client.register_script(_INVALIDATE)
+
+    def __repr__(self) -> str:
+        return f"ServerToServerToken(ims_url={self._ims_url!r}, client_id={self._client_id!r}, key={self.key!r})"
+
+    def _drop_shared(self, token: str) -> bool:
+        return bool(self._invalidate(keys=[self.key], args=[token]))
+
+    def _read(self) -> Token | None:
+        stored: dict[Any, Any] = self._redis.hgetall(self.key)
+        fields = {_text(name): _text(value) for name, value in stored.items()}
         try:
-            return self._http.post(
-                self._ims_url + TOKEN_PATH, data=self._form(), headers={"accept": "application/json"}
-            )
-        except httpx.TimeoutException:
-            return "timed out"
-        except httpx.HTTPError as exc:
-            return type(exc).__name__
+            return Token(fields["token"], float(fields["refresh_at"]), float(fields["expires_at"]))
+        except (KeyError, ValueError):
+            return None
+
+    def _store(self, token: Token) -> None:
+        ttl_ms = max(1, int((token.expires_at - self._clock()) * 1000))
+        items = ["token", token.value, "refresh_at", repr(token.refresh_at), "expires_at", repr(token.expires_at)]
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(self.key)
+        pipe.hset(self.key, items=items)
+        pipe.pexpire(self.key, ttl_ms)
+        pipe.delete(self._failed_key)
+        pipe.execute()
+
+    def _fetch(self) -> Token:
+        return self._request_token(self._form())
 
     def _form(self) -> dict[str, str]:
         return {
@@ -302,7 +349,21 @@ class ServerToServerToken:
         }
 
 
-def _parse(response: httpx.Response, now: float, margin_s: float) -> _Token | None:
+def post_form(
+    http: httpx.Client, url: str, form: dict[str, str], auth: httpx.Auth | None = None
+) -> httpx.Response | str:
+    """IMS's answer, or what kept it from coming. httpx's exceptions stay in here: they hold
+    the request, so the secret, and must not become the ``__context__`` of an error of ours."""
+    try:
+        chosen = httpx.USE_CLIENT_DEFAULT if auth is None else auth
+        return http.post(url, data=form, headers={"accept": "application/json"}, auth=chosen)
+    except httpx.TimeoutException:
+        return "timed out"
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+
+
+def parse_token(response: httpx.Response, now: float, margin_s: float) -> Token | None:
     """The token of a 200 answer; None when it has none (or is not JSON)."""
     body = _json(response)
     value = body.get("access_token")
@@ -312,7 +373,9 @@ def _parse(response: httpx.Response, now: float, margin_s: float) -> _Token | No
     if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
         lifetime = DEFAULT_EXPIRES_IN_S
     margin = min(margin_s, lifetime / 2)
-    return _Token(value, now + lifetime - margin, now + lifetime)
+    refresh = body.get("refresh_token")
+    refresh_token = refresh if isinstance(refresh, str) and refresh else None
+    return Token(value, now + lifetime - margin, now + lifetime, refresh_token)
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
@@ -342,7 +405,7 @@ _KNOWN_ERRORS = frozenset(
 )
 
 
-def _error_for(response: httpx.Response) -> ImsRejected | ImsUnavailable:
+def error_for(response: httpx.Response) -> ImsRejected | ImsUnavailable:
     status = response.status_code
     if status in {408, 429} or status >= 500:
         return ImsUnavailable(
