@@ -6,6 +6,9 @@
 - **Recent folder listings**, shared by all workers for a few seconds. A listing is only used for
   a group when it was fetched after everything that group's plan depends on: after the group's
   last arrival (the coalescing window) and after autostack's last write to the group.
+- **The order of each stack autostack created** (bottom to top, as the create took its files) and
+  **which end of a stack's children listing is the head**, once learned: where Frame.io names no
+  head, the one tells the other (:mod:`workers.stacking.order`).
 - **Autostack's own writes** (:attr:`Memory.journal`, :mod:`workers.stacking.journal`) and the
   files a person took out of a stack (:attr:`Memory.holds`, :mod:`workers.stacking.holds`),
   each in its own module that owns its keys.
@@ -28,6 +31,7 @@ from redis.exceptions import LockError
 from workers.frameio.models import Asset, FileAsset, FolderAsset, StackAsset
 from workers.stacking.holds import Holds, NoHolds
 from workers.stacking.journal import Journal, NoJournal
+from workers.stacking.order import Orientation
 from workers.stacking.writes import Write
 
 STACK_KEY = "autostack:stack:{stack_id}"
@@ -40,6 +44,9 @@ FETCH_LOCK_S = 60.0  # longer than any listing takes; a worker that dies frees i
 FETCH_WAIT_S = 10.0  # how long to wait for another worker's listing before fetching anyway
 FETCH_POLL_S = 0.05
 STACK_TTL_S = 30 * 24 * 3600
+CREATED_KEY = "autostack:stack-created:{stack_id}"
+CHILDREN_ORDER_KEY = "autostack:learned:children-order"
+ORIENTATIONS: dict[str, Orientation] = {"top_first": "top_first", "bottom_first": "bottom_first"}
 
 
 class Memory:
@@ -64,8 +71,23 @@ class Memory:
         pipe = self.client.pipeline(transaction=False)
         pipe.set(STACK_KEY.format(stack_id=write.stack_id), write.folder_id, ex=STACK_TTL_S)
         pipe.set(GROUP_WRITE_KEY.format(name=group), repr(write.at), ex=STACK_TTL_S)
+        if write.action == "created":
+            pipe.set(CREATED_KEY.format(stack_id=write.stack_id), json.dumps(write.file_ids), ex=STACK_TTL_S)
         pipe.execute()
         self.journal.record(write, account_id)
+
+    def created_order(self, stack_id: str) -> tuple[str, ...]:
+        """The files autostack created ``stack_id`` from, bottom to top (empty: it did not)."""
+        raw = self.client.get(CREATED_KEY.format(stack_id=stack_id))
+        return tuple(str(file_id) for file_id in json.loads(raw)) if raw else ()
+
+    def children_order(self) -> Orientation | None:
+        """Which end of a stack's children listing is the head, if a worker learned it."""
+        raw = self.client.get(CHILDREN_ORDER_KEY)
+        return ORIENTATIONS.get(raw.decode()) if isinstance(raw, bytes) else None
+
+    def learned_children_order(self, orientation: Orientation) -> None:
+        self.client.set(CHILDREN_ORDER_KEY, orientation, ex=STACK_TTL_S)
 
     def forget_stack(self, stack_id: str) -> None:
         """The stack is gone or emptied: a file moved under its id again is not known stacked."""
@@ -176,6 +198,15 @@ class NoMemory:
         return False
 
     def remember_write(self, write: Write, group: str, account_id: str) -> None:
+        return None
+
+    def created_order(self, stack_id: str) -> tuple[str, ...]:
+        return ()
+
+    def children_order(self) -> Orientation | None:
+        return None
+
+    def learned_children_order(self, orientation: Orientation) -> None:
         return None
 
     def mark_unsettled(self, stack_id: str) -> None:
