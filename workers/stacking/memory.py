@@ -37,7 +37,8 @@ from workers.stacking.writes import Write
 STACK_KEY = "autostack:stack:{stack_id}"
 LISTING_KEY = "autostack:listing:{folder_id}"
 GROUP_WRITE_KEY = "autostack:group-write:{name}"
-UNSETTLED_KEY = "autostack:unsettled:{stack_id}"
+UNSETTLED_KEY = "autostack:unsettled:{stack_id}"  # before 0.2: a flag, without the files
+UNSETTLED_FILES_KEY = "autostack:unsettled-files:{stack_id}"  # the files moved in and not yet seen in order
 UNSETTLED_TTL_S = 7 * 24 * 3600
 FETCH_LOCK = "autostack:listing-fetch:{folder_id}"
 FETCH_LOCK_S = 60.0  # longer than any listing takes; a worker that dies frees it by expiry
@@ -103,15 +104,27 @@ class Memory:
             pipe.set(GROUP_WRITE_KEY.format(name=group), now, ex=STACK_TTL_S)
         pipe.execute()
 
-    def mark_unsettled(self, stack_id: str) -> None:
-        """Before a move: until the stack is read back and ordered, a re-run must settle it."""
-        self.client.set(UNSETTLED_KEY.format(stack_id=stack_id), "1", ex=UNSETTLED_TTL_S)
+    def mark_unsettled(self, stack_id: str, file_id: str) -> None:
+        """Before a move of ``file_id``: until a read-back of the stack shows it and the stack is
+        ordered, a re-run must settle it."""
+        key = UNSETTLED_FILES_KEY.format(stack_id=stack_id)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.sadd(key, file_id)
+        pipe.expire(key, UNSETTLED_TTL_S)
+        pipe.execute()
 
     def is_unsettled(self, stack_id: str) -> bool:
-        return bool(self.client.exists(UNSETTLED_KEY.format(stack_id=stack_id)))
+        keys = (UNSETTLED_FILES_KEY.format(stack_id=stack_id), UNSETTLED_KEY.format(stack_id=stack_id))
+        return bool(self.client.exists(*keys))
 
-    def settled(self, stack_id: str) -> None:
-        self.client.delete(UNSETTLED_KEY.format(stack_id=stack_id))
+    def settled(self, stack_id: str, seen: Iterable[str]) -> None:
+        """The stack was ordered as a read-back showed it: the moves that read-back showed are
+        settled (one it did not show yet, as Frame.io's reads may lag, still needs a run)."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(UNSETTLED_KEY.format(stack_id=stack_id))
+        if members := list(seen):
+            pipe.srem(UNSETTLED_FILES_KEY.format(stack_id=stack_id), *members)
+        pipe.execute()
 
     # -- folder listings -------------------------------------------------------------------
 
@@ -209,13 +222,13 @@ class NoMemory:
     def learned_children_order(self, orientation: Orientation) -> None:
         return None
 
-    def mark_unsettled(self, stack_id: str) -> None:
+    def mark_unsettled(self, stack_id: str, file_id: str) -> None:
         return None
 
     def is_unsettled(self, stack_id: str) -> bool:
         return False
 
-    def settled(self, stack_id: str) -> None:
+    def settled(self, stack_id: str, seen: Iterable[str]) -> None:
         return None
 
     def listing(self, folder_id: str, group: str, not_before: float) -> list[Asset] | None:

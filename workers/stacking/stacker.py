@@ -370,14 +370,20 @@ class Stacker:
         folder_id = stack.parent_id or ""
         with self.lock(group_lock_name(account_id, folder_id, target.group_key)) as guard:
             listed = self.client.list_stack_children(account_id, stack_id)
-            members = self._versions(self._bottom_to_top(listed, stack_id, stack.head_version_id))
-            if len(members) == len(listed):  # every member parsed: version order is the whole order
-                desired = tuple(member.file_id for member in sorted(members, key=lambda member: member.sort_key))
+            desired = self._version_order(self._bottom_to_top(listed, stack_id, stack.head_version_id))
+            if desired:
                 guard()
                 self._settle(account_id, stack_id, desired, stack.head_version_id)
         return Outcome(
             "nothing", f"already in version stack {stack_id}; its order checked", "settled", stack_id=stack_id
         )
+
+    def _version_order(self, members: list[FileAsset]) -> tuple[str, ...]:
+        """The members' ids in version order, bottom to top; empty unless every one parses."""
+        versions = self._versions(members)
+        if len(versions) != len(members):
+            return ()
+        return tuple(version.file_id for version in sorted(versions, key=lambda version: version.sort_key))
 
     def _write(self, account_id: str, step: CreateStack | AddToStack) -> tuple[str, str | None]:
         """One write; returns the stack it touched (and its head, when Frame.io said)."""
@@ -387,22 +393,28 @@ class Stacker:
             stack = self.client.create_stack(account_id, step.folder_id, list(step.file_ids))
             return stack.id, stack.head_version_id
         if not self.dry_run:
-            self.memory.mark_unsettled(step.stack_id)
+            self.memory.mark_unsettled(step.stack_id, step.file_id)
             self.client.move_file(account_id, step.file_id, step.stack_id)
         return step.stack_id, None
 
     def _settle(self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None) -> None:
         """Read the stack back and reorder until it matches ``desired`` (bottom to top)."""
-        listed = self.client.list_stack_children(account_id, stack_id)
-        actual = [file.id for file in self._bottom_to_top(listed, stack_id, head_id)]
+        listed = self._bottom_to_top(self.client.list_stack_children(account_id, stack_id), stack_id, head_id)
+        actual = [file.id for file in listed]
         missing = set(desired) - set(actual)
         if missing:
             # Frame.io accepted the write but the read-back lacks a file: try the job again later
             # (the stack stays marked unsettled, so the next run reads it back and orders it).
             raise StaleRead("list_stack_children", None, f"{len(missing)} file(s) not yet in the stack")
+        if len(actual) > len(desired):
+            # The plan's read of the stack lagged another job's move into it: order every member.
+            extra = len(actual) - len(desired)
+            desired = self._version_order(listed)
+            if not desired:
+                raise StaleRead("list_stack_children", None, f"{extra} file(s) in the stack the plan did not know")
         for file_id, body in order.reorders(actual, list(desired)):
             self.client.reorder(account_id, stack_id, file_id, body)
-        self.memory.settled(stack_id)
+        self.memory.settled(stack_id, actual)
 
 
 def _action(step: CreateStack | AddToStack) -> str:
