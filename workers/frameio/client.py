@@ -25,9 +25,13 @@ from workers.frameio.models import (
     file_from_json,
     stack_from_json,
 )
+from workers.frameio.platform import Platform
 
 PAGE_SIZE = 100
 MAX_PAGES = 10_000
+#: Reorder is listed as experimental (SDK 4.0.0 has none): the header it may need (docs/frameio.md §2.1, §3).
+EXPERIMENTAL = {"api-version": "experimental"}
+_KINDS: dict[str, type[Asset]] = {"file": FileAsset, "version_stack": StackAsset, "folder": FolderAsset}
 
 
 class CallObserver(Protocol):
@@ -60,8 +64,10 @@ class FrameioClient:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 10.0,
         observer: CallObserver | None = None,
+        platform: Platform | None = None,
     ) -> None:
         self._token = token
+        self.platform = platform or Platform()
         self._observer = observer or _NoObserver()
         self._http = httpx.Client(
             base_url=base_url.rstrip("/") + "/v4",
@@ -81,11 +87,12 @@ class FrameioClient:
         return file_from_json(_data_object(body))
 
     def list_folder_children(self, account_id: str, folder_id: str, types: str = "file,version_stack") -> list[Asset]:
+        """Every child of ``types`` (a comma list of ``file``, ``version_stack``, ``folder``)."""
         path = f"/accounts/{account_id}/folders/{folder_id}/children"
         # Oldest first: an upload or a move during the listing then shifts only pages not yet read
         # (the default, newest updated first, duplicates and skips items while they change).
-        params = {"page_size": str(PAGE_SIZE), "type": types, "sort": "created_at_asc"}
-        return _assets(self._paged("list_folder_children", account_id, path, params))
+        params = {"page_size": str(PAGE_SIZE), **self._type_filter(types), "sort": "created_at_asc"}
+        return _assets(self._paged("list_folder_children", account_id, path, params), types)
 
     def folder_pages_newest(
         self, account_id: str, folder_id: str, types: str = "file,version_stack"
@@ -93,9 +100,17 @@ class FrameioClient:
         """The folder's children a page at a time, newest first: a caller that knows the folder
         stops reading at the first page with nothing new on it."""
         path = f"/accounts/{account_id}/folders/{folder_id}/children"
-        params = {"page_size": str(PAGE_SIZE), "type": types, "sort": "created_at_desc"}
+        params = {"page_size": str(PAGE_SIZE), **self._type_filter(types), "sort": "created_at_desc"}
         for page in self._pages("list_folder_children", account_id, path, params):
-            yield _assets(iter(page))
+            yield _assets(iter(page), types)
+
+    def _type_filter(self, types: str) -> dict[str, str]:
+        """The ``type`` parameter to send: a single type always; a comma list only where Frame.io is
+        known to honour one (undocumented: one may be refused, or cut to its first value, which
+        would hide every stack). Otherwise nothing, and :func:`_assets` filters here."""
+        if "," not in types or self.platform.type_list == "honoured":
+            return {"type": types}
+        return {}
 
     def show_folder(self, account_id: str, folder_id: str) -> FolderAsset:
         body = self._call("show_folder", account_id, "GET", f"/accounts/{account_id}/folders/{folder_id}")
@@ -141,7 +156,9 @@ class FrameioClient:
         ``{"move_below_file_id": id}``."""
         path = f"/accounts/{account_id}/version_stacks/{stack_id}/versions"
         payload = {"data": {"target_file_id": target_file_id, **placement}}
-        self._call("reorder_stack", account_id, "PATCH", path, payload)
+        # Without the header reorder may be an unknown route (404); with it, it works either way.
+        headers = {} if self.platform.reorder_needs_experimental is False else EXPERIMENTAL
+        self._call("reorder_stack", account_id, "PATCH", path, payload, headers=headers)
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -180,14 +197,16 @@ class FrameioClient:
         path: str,
         payload: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         token = self._token()
-        response = self._send(endpoint, account_id, method, path, payload, params, token)
+        extra = headers or {}
+        response = self._send(endpoint, account_id, method, path, payload, params, token, extra)
         if response.status_code == 401:
             # Refused before any work was done, so one retry is safe even for a write.
             fresh = self._fresh_token(token)
             if fresh is not None:
-                response = self._send(endpoint, account_id, method, path, payload, params, fresh)
+                response = self._send(endpoint, account_id, method, path, payload, params, fresh, extra)
         return _checked(endpoint, response)
 
     def _fresh_token(self, refused: str) -> str | None:
@@ -208,9 +227,10 @@ class FrameioClient:
         payload: dict[str, Any] | None,
         params: dict[str, str] | None,
         token: str,
+        extra: dict[str, str],
     ) -> httpx.Response:
         self._observer.before(account_id, endpoint)
-        headers = {"authorization": f"Bearer {token}"}
+        headers = {**extra, "authorization": f"Bearer {token}"}
         try:
             response = self._http.request(method, path, json=payload, params=params, headers=headers)
         except httpx.TimeoutException:
@@ -262,10 +282,12 @@ def _data_object(body: dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _assets(items: Iterator[dict[str, Any]]) -> list[Asset]:
-    """Typed assets, each once (a listing that changed while it was paged can repeat an item)."""
+def _assets(items: Iterator[dict[str, Any]], types: str) -> list[Asset]:
+    """Typed assets of ``types``, each once (a listing that changed while it was paged can repeat
+    an item; one sent without a ``type`` filter holds every kind)."""
+    kinds = tuple(_KINDS[kind] for kind in types.split(",") if kind in _KINDS)
     seen: dict[str, Asset] = {}
     for asset in (asset_from_json(item) for item in items):
-        if asset is not None and asset.id not in seen:
+        if isinstance(asset, kinds) and asset.id not in seen:
             seen[asset.id] = asset
     return list(seen.values())

@@ -52,6 +52,12 @@ class TransportError(RetryableError):
     """No answer: a timeout or a dropped connection. A write may or may not have happened."""
 
 
+class StaleRead(RetryableError):
+    """What Frame.io showed is behind what it did: a write planned from its reads was refused,
+    a file a webhook named is not shown yet, or a read-back lacks a write Frame.io accepted.
+    Reads may lag writes (undocumented), so read again a little later (1 s doubling)."""
+
+
 class PermanentError(FrameioError):
     """Trying again with the same input cannot help."""
 

@@ -42,7 +42,7 @@ from workers.logs import bind
 from workers.naming.parser import Declined, Parsed, parse
 from workers.stacking.locks import LockBusy, LockLost
 from workers.stacking.scope import FolderScope
-from workers.stacking.stacker import Outcome, Stacker
+from workers.stacking.stacker import NOT_A_FOLDER, Outcome, Stacker, is_stack, lagging
 from workers.stacking.writes import Write
 
 log = logging.getLogger("autostack.drain")
@@ -83,6 +83,7 @@ class Listing:
     assets: dict[str, Asset]
     read_at: float  # Redis time the last read of it began
     in_scope: bool = True
+    written: list[Write] = field(default_factory=list)  # this drain's writes here, oldest first
 
     def find(self, file_id: str) -> FileAsset | None:
         asset = self.assets.get(file_id)
@@ -97,14 +98,20 @@ class Listing:
         return new
 
     def absorb(self, outcome: Outcome) -> None:
-        """Bring the listing up to date with what a stacking step read afresh and wrote."""
+        """Bring the listing up to date with what a stacking step read afresh and wrote. A fresh
+        read may not show this drain's earlier writes yet (Frame.io's reads may lag its writes),
+        so they are applied to it again."""
         if outcome.listing is not None:
             self.assets = {asset.id: asset for asset in outcome.listing}
+            for write in self.written:
+                self.apply(write)
         for write in outcome.writes:
             self.apply(write)
+            self.written.append(write)
 
     def apply(self, write: Write) -> None:
-        """A write autostack made here: its files left the folder for ``write.stack_id``."""
+        """A write autostack made here: its files left the folder for ``write.stack_id`` (applied
+        again to a listing that shows it already, it changes nothing)."""
         moved = [self.assets.pop(file_id, None) for file_id in write.file_ids]
         if write.action == "created" and moved and isinstance(moved[-1], FileAsset):
             head = moved[-1]
@@ -238,7 +245,7 @@ class Drain:
                 ((listing, file) for listing in self.listings.values() if (file := listing.find(arrival.file_id))),
                 None,
             )
-            if hit is None or not (hit[1].uploaded or arrival.event_type in UPLOADED_EVENTS):
+            if hit is None or not _usable(hit[1], arrival):
                 missing.append(arrival)
                 continue
             listing, file = hit
@@ -285,7 +292,10 @@ class Drain:
 
     def _read_one(self, arrival: Arrival, step: Step) -> None:
         """One file the listings do not show: read it, and list its folder if that is new here."""
-        file = self.client.show_file(self.account_id, arrival.file_id)
+        try:
+            file = self.client.show_file(self.account_id, arrival.file_id)
+        except NotFound as exc:  # deleted, or newer than what Frame.io's reads show yet
+            raise lagging(exc, self.client.platform) from exc
         parent = file.parent_id
         if not file.uploaded or parent is None or self.memory.is_known_stack(parent):
             step.unknown.append(arrival)  # a per-file job waits for it, or answers at once
@@ -293,7 +303,7 @@ class Drain:
         if parent not in self.listings and not self._list(parent):
             step.unknown.append(arrival)  # its parent is a version stack: a per-file job answers
             return
-        self.listings[parent].assets.setdefault(file.id, file)
+        self.listings[parent].assets[file.id] = file  # read after the listing was (or as it was)
         step.pending.append(Pending(arrival, file, parent))
 
     def _list(self, folder_id: str) -> bool:
@@ -301,8 +311,10 @@ class Drain:
         read_at = self.memory.now()
         try:
             children = self.client.list_folder_children(self.account_id, folder_id)
-        except NotFound:
-            return False
+        except NOT_A_FOLDER:
+            if is_stack(self.client, self.account_id, folder_id):
+                return False
+            raise
         in_scope = not self.scope.entries or self.scope.allows(self.account_id, folder_id)
         self.listings[folder_id] = Listing(folder_id, {asset.id: asset for asset in children}, read_at, in_scope)
         return True
@@ -400,6 +412,15 @@ class Drain:
         run = Run(self.account_id, arrival.file_id, arrival.event_type or "inbox")
         record_outcome(self.rt, outcome, run)
         count_outcome(self.rt, outcome, 0.0)
+
+
+def _usable(listed: FileAsset, arrival: Arrival) -> bool:
+    """Can the drain decide ``arrival`` from ``listed``? Yes when the listing shows it uploaded,
+    or the delivery says it is, unless the listing also left its media type out (Frame.io may
+    until the upload completes): its media kind, which groups it, would then change on a later read."""
+    if listed.uploaded:
+        return True
+    return arrival.event_type in UPLOADED_EVENTS and listed.media_type is not None
 
 
 def _suffix() -> str:

@@ -15,7 +15,7 @@ import time
 from rq import get_current_job
 
 from workers import runtime
-from workers.frameio.errors import PermanentError, RetryableError, Throttled
+from workers.frameio.errors import PermanentError, RetryableError, StaleRead, Throttled
 from workers.frameio.retry import retry_delay
 from workers.ingest.coalesce import lead_or_follow, take_followers
 from workers.ingest.queue import LOCK_RETRY_S, Run
@@ -28,6 +28,9 @@ from workers.stacking.stacker import Outcome, Stacker
 log = logging.getLogger("autostack.jobs")
 
 MAX_WAITS = 60
+#: Reads of a file a webhook named that Frame.io does not find before it counts as deleted (its
+#: reads may lag its writes: a new file can be missing from them for a while).
+NOT_FOUND_READS = 4
 
 
 def handle_file_event(
@@ -69,6 +72,8 @@ class GaveUp(Exception):
 
 def _retry_later(rt: runtime.Runtime, error: RetryableError, run: Run) -> Outcome:
     failures = run.failures if isinstance(error, Throttled) else run.failures + 1
+    if isinstance(error, StaleRead) and error.status == 404 and failures >= NOT_FOUND_READS:
+        return Outcome("failed", f"{error}; not found in {failures} reads", "http-404")
     delay = retry_delay(error, max(1, failures), random.random())
     if delay is not None and not isinstance(error, Throttled):
         delay *= rt.settings.autostack_retry_scale

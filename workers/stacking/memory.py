@@ -6,6 +6,9 @@
 - **Recent folder listings**, shared by all workers for a few seconds. A listing is only used for
   a group when it was fetched after everything that group's plan depends on: after the group's
   last arrival (the coalescing window) and after autostack's last write to the group.
+- **The order of each stack autostack created** (bottom to top, as the create took its files) and
+  **which end of a stack's children listing is the head**, once learned: where Frame.io names no
+  head, the one tells the other (:mod:`workers.stacking.order`).
 - **Autostack's own writes** (:attr:`Memory.journal`, :mod:`workers.stacking.journal`) and the
   files a person took out of a stack (:attr:`Memory.holds`, :mod:`workers.stacking.holds`),
   each in its own module that owns its keys.
@@ -28,18 +31,23 @@ from redis.exceptions import LockError
 from workers.frameio.models import Asset, FileAsset, FolderAsset, StackAsset
 from workers.stacking.holds import Holds, NoHolds
 from workers.stacking.journal import Journal, NoJournal
+from workers.stacking.order import Orientation
 from workers.stacking.writes import Write
 
 STACK_KEY = "autostack:stack:{stack_id}"
 LISTING_KEY = "autostack:listing:{folder_id}"
 GROUP_WRITE_KEY = "autostack:group-write:{name}"
-UNSETTLED_KEY = "autostack:unsettled:{stack_id}"
+UNSETTLED_KEY = "autostack:unsettled:{stack_id}"  # before 0.2: a flag, without the files
+UNSETTLED_FILES_KEY = "autostack:unsettled-files:{stack_id}"  # the files moved in and not yet seen in order
 UNSETTLED_TTL_S = 7 * 24 * 3600
 FETCH_LOCK = "autostack:listing-fetch:{folder_id}"
 FETCH_LOCK_S = 60.0  # longer than any listing takes; a worker that dies frees it by expiry
 FETCH_WAIT_S = 10.0  # how long to wait for another worker's listing before fetching anyway
 FETCH_POLL_S = 0.05
 STACK_TTL_S = 30 * 24 * 3600
+CREATED_KEY = "autostack:stack-created:{stack_id}"
+CHILDREN_ORDER_KEY = "autostack:learned:children-order"
+ORIENTATIONS: dict[str, Orientation] = {"top_first": "top_first", "bottom_first": "bottom_first"}
 
 
 class Memory:
@@ -64,8 +72,23 @@ class Memory:
         pipe = self.client.pipeline(transaction=False)
         pipe.set(STACK_KEY.format(stack_id=write.stack_id), write.folder_id, ex=STACK_TTL_S)
         pipe.set(GROUP_WRITE_KEY.format(name=group), repr(write.at), ex=STACK_TTL_S)
+        if write.action == "created":
+            pipe.set(CREATED_KEY.format(stack_id=write.stack_id), json.dumps(write.file_ids), ex=STACK_TTL_S)
         pipe.execute()
         self.journal.record(write, account_id)
+
+    def created_order(self, stack_id: str) -> tuple[str, ...]:
+        """The files autostack created ``stack_id`` from, bottom to top (empty: it did not)."""
+        raw = self.client.get(CREATED_KEY.format(stack_id=stack_id))
+        return tuple(str(file_id) for file_id in json.loads(raw)) if raw else ()
+
+    def children_order(self) -> Orientation | None:
+        """Which end of a stack's children listing is the head, if a worker learned it."""
+        raw = self.client.get(CHILDREN_ORDER_KEY)
+        return ORIENTATIONS.get(raw.decode()) if isinstance(raw, bytes) else None
+
+    def learned_children_order(self, orientation: Orientation) -> None:
+        self.client.set(CHILDREN_ORDER_KEY, orientation, ex=STACK_TTL_S)
 
     def forget_stack(self, stack_id: str) -> None:
         """The stack is gone or emptied: a file moved under its id again is not known stacked."""
@@ -81,15 +104,27 @@ class Memory:
             pipe.set(GROUP_WRITE_KEY.format(name=group), now, ex=STACK_TTL_S)
         pipe.execute()
 
-    def mark_unsettled(self, stack_id: str) -> None:
-        """Before a move: until the stack is read back and ordered, a re-run must settle it."""
-        self.client.set(UNSETTLED_KEY.format(stack_id=stack_id), "1", ex=UNSETTLED_TTL_S)
+    def mark_unsettled(self, stack_id: str, file_id: str) -> None:
+        """Before a move of ``file_id``: until a read-back of the stack shows it and the stack is
+        ordered, a re-run must settle it."""
+        key = UNSETTLED_FILES_KEY.format(stack_id=stack_id)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.sadd(key, file_id)
+        pipe.expire(key, UNSETTLED_TTL_S)
+        pipe.execute()
 
     def is_unsettled(self, stack_id: str) -> bool:
-        return bool(self.client.exists(UNSETTLED_KEY.format(stack_id=stack_id)))
+        keys = (UNSETTLED_FILES_KEY.format(stack_id=stack_id), UNSETTLED_KEY.format(stack_id=stack_id))
+        return bool(self.client.exists(*keys))
 
-    def settled(self, stack_id: str) -> None:
-        self.client.delete(UNSETTLED_KEY.format(stack_id=stack_id))
+    def settled(self, stack_id: str, seen: Iterable[str]) -> None:
+        """The stack was ordered as a read-back showed it: the moves that read-back showed are
+        settled (one it did not show yet, as Frame.io's reads may lag, still needs a run)."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.delete(UNSETTLED_KEY.format(stack_id=stack_id))
+        if members := list(seen):
+            pipe.srem(UNSETTLED_FILES_KEY.format(stack_id=stack_id), *members)
+        pipe.execute()
 
     # -- folder listings -------------------------------------------------------------------
 
@@ -178,13 +213,22 @@ class NoMemory:
     def remember_write(self, write: Write, group: str, account_id: str) -> None:
         return None
 
-    def mark_unsettled(self, stack_id: str) -> None:
+    def created_order(self, stack_id: str) -> tuple[str, ...]:
+        return ()
+
+    def children_order(self) -> Orientation | None:
+        return None
+
+    def learned_children_order(self, orientation: Orientation) -> None:
+        return None
+
+    def mark_unsettled(self, stack_id: str, file_id: str) -> None:
         return None
 
     def is_unsettled(self, stack_id: str) -> bool:
         return False
 
-    def settled(self, stack_id: str) -> None:
+    def settled(self, stack_id: str, seen: Iterable[str]) -> None:
         return None
 
     def listing(self, folder_id: str, group: str, not_before: float) -> list[Asset] | None:

@@ -2,7 +2,9 @@
 
 Orders are bottom (oldest) to top (head). Which end of a stack's children listing is the head is
 undocumented (docs/frameio.md §10): it is learned from any stack of two or more whose head is
-known, and assumed top first until then (the documented reorder example lists the head first).
+known, or (where Frame.io leaves ``head_version`` out) from two files whose order autostack knows
+because it created the stack with them; it is assumed top first until then (the documented
+reorder example lists the head first).
 """
 
 from __future__ import annotations
@@ -29,6 +31,20 @@ def learn(listed: Sequence[HasId], head_id: str | None) -> Orientation | None:
         return "top_first"
     if listed[-1].id == head_id:
         return "bottom_first"
+    return None
+
+
+def learn_from_order(listed: Sequence[HasId], known: Sequence[str]) -> Orientation | None:
+    """Which end of ``listed`` is the head, from ``known``: ids bottom to top (a create's files).
+    None unless two or more of them are listed, all in that order or all in the reverse one."""
+    rank = {file_id: index for index, file_id in enumerate(known)}
+    ranks = [rank[item.id] for item in listed if item.id in rank]
+    if len(ranks) < 2:
+        return None
+    if ranks == sorted(ranks):
+        return "bottom_first"
+    if ranks == sorted(ranks, reverse=True):
+        return "top_first"
     return None
 
 

@@ -3,6 +3,11 @@
 The I/O edge around the pure planner. Every write is guarded: the plan is made from a fresh read,
 and after a write the stack is read back and its order fixed if Frame.io put the file elsewhere
 (where a moved file lands, and in which order children are listed, are undocumented).
+
+Frame.io's reads may lag its writes (undocumented): a write refused after a fresh read, a file a
+webhook named that is not found yet, and a read-back that lacks a write Frame.io accepted are
+:class:`~workers.frameio.errors.StaleRead`, retried later after a fresh read, unless the
+:class:`~workers.frameio.platform.Platform` says reads never lag.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from workers.frameio.client import FrameioClient
-from workers.frameio.errors import NotFound, ServerError, Unprocessable
+from workers.frameio.errors import FrameioError, NotFound, PermanentError, StaleRead, Unprocessable
 from workers.frameio.models import Asset, FileAsset, StackAsset
+from workers.frameio.platform import Platform
 from workers.naming.media import media_kind
 from workers.naming.parser import Declined, Parsed, Rules, parse
 from workers.stacking import order
@@ -79,6 +85,25 @@ def to_version(file: FileAsset, parsed: Parsed) -> Version:
 
 Coalescer = Callable[[str], bool]
 MAX_STEPS = 40
+#: How Frame.io may answer a folder call made with a version stack's id (undocumented: 404, 400 or 422).
+NOT_A_FOLDER = (NotFound, Unprocessable)
+
+
+def lagging(error: PermanentError, platform: Platform) -> FrameioError:
+    """``error`` (a refused write, a file not found) as a :class:`StaleRead` to retry after a
+    fresh read, unless ``platform`` knows that Frame.io's reads do not lag its writes."""
+    if platform.read_lag_ms == 0:
+        return error
+    return StaleRead(error.endpoint, error.status, f"{error.detail or 'refused'} (reads may lag writes)")
+
+
+def is_stack(client: FrameioClient, account_id: str, asset_id: str) -> bool:
+    """After a folder call with ``asset_id`` was refused (:data:`NOT_A_FOLDER`): is it a stack?"""
+    try:
+        client.show_stack(account_id, asset_id)
+    except NotFound:
+        return False
+    return True
 
 
 class Stacker:
@@ -93,8 +118,10 @@ class Stacker:
         memory: Memory | NoMemory | None = None,
         job_id: str = "",
         scope: FolderScope | None = None,
+        platform: Platform | None = None,
     ) -> None:
         self.client = client
+        self.platform = platform or client.platform
         self.rules = rules
         self.policy = policy
         self.dry_run = dry_run
@@ -103,7 +130,8 @@ class Stacker:
         self.job_id = job_id
         self.scope = scope
         self.not_before = 0.0
-        self.orientation: order.Orientation | None = None  # a platform fact, learned once
+        self.orientation: order.Orientation | None = self.platform.children_order  # learned once if unknown
+        self.created: dict[str, tuple[str, ...]] = {}  # stacks this stacker created, bottom to top
 
     def run(
         self,
@@ -118,7 +146,10 @@ class Stacker:
         group's first job waits the window out and the others leave their files to it.
         ``not_before``: a shared folder listing older than this (Redis time) is not used."""
         self.not_before = not_before
-        file = self.client.show_file(account_id, file_id)
+        try:
+            file = self.client.show_file(account_id, file_id)
+        except NotFound as exc:  # deleted, or a webhook faster than Frame.io's reads
+            raise lagging(exc, self.platform) from exc
         parsed = parse(file.name, self.rules)
         if isinstance(parsed, Declined):
             return Outcome("declined", parsed.reason, parsed.rule, file.name)
@@ -177,7 +208,7 @@ class Stacker:
             return True
         try:
             return self.scope.allows(account_id, parent_id)
-        except NotFound:
+        except NOT_A_FOLDER:
             return True  # the parent is a version stack: the file is already stacked, nothing to write
 
     def _decide(self, account_id: str, file: FileAsset, parsed: Parsed, listed: list[Asset] | None = None) -> Outcome:
@@ -195,14 +226,17 @@ class Stacker:
                 return Outcome("nothing", reason, "already-stacked", stack_id=file.parent_id)
             try:
                 outcome = self._converge(account_id, target, file.parent_id, scene, guard)
-            except Unprocessable:
+            except Unprocessable as exc:
                 if not scene.cached:
-                    raise
+                    raise lagging(exc, self.platform) from exc
                 # The shared listing was stale (a person moved something meanwhile): read afresh.
                 scene = self._scene(account_id, file.parent_id, target, group, cached=False)
                 if scene is None:
                     return Outcome("nothing", f"already in version stack {file.parent_id}", "already-stacked")
-                outcome = self._converge(account_id, target, file.parent_id, scene, guard)
+                try:
+                    outcome = self._converge(account_id, target, file.parent_id, scene, guard)
+                except Unprocessable as again:  # the fresh read did not show the world Frame.io acts on
+                    raise lagging(again, self.platform) from again
         fresh = None if scene.cached else scene.children
         return replace(outcome, folder_id=scene.folder_id, seen=scene.seen, listing=fresh)
 
@@ -220,9 +254,10 @@ class Stacker:
         """The folder around ``target``; None when its parent is a version stack (already stacked)."""
         try:
             children, from_cache = self._listing(account_id, parent_id, group, cached, listed)
-        except NotFound:
-            self.client.show_stack(account_id, parent_id)  # NotFound here: the parent is gone
-            return None
+        except NOT_A_FOLDER:
+            if is_stack(self.client, account_id, parent_id):
+                return None
+            raise
         loose = tuple(self._versions(unheld_files(self.memory.holds, children)))
         stacks = tuple(
             self._stack_view(account_id, stack)
@@ -265,13 +300,26 @@ class Stacker:
 
     def _stack_view(self, account_id: str, stack: StackAsset) -> StackView:
         listed = self.client.list_stack_children(account_id, stack.id)
-        members = self._bottom_to_top(listed, stack.head_version_id)
+        members = self._bottom_to_top(listed, stack.id, stack.head_version_id)
         return StackView(stack.id, tuple(file.id for file in members), tuple(self._versions(members)))
 
-    def _bottom_to_top(self, listed: list[FileAsset], head_id: str | None) -> list[FileAsset]:
-        """The stack's children bottom first; learns the listing's orientation when it can."""
-        self.orientation = order.learn(listed, head_id) or self.orientation
-        return order.bottom_to_top(listed, self.orientation)
+    def _bottom_to_top(self, listed: list[FileAsset], stack_id: str, head_id: str | None) -> list[FileAsset]:
+        """The stack's children bottom first; learns the listing's orientation when it can: from
+        the head, else (no head named, none known) from the files autostack created it with."""
+        learned = order.learn(listed, head_id)
+        if learned is None and self._known_orientation() is None:
+            learned = order.learn_from_order(listed, self.created.get(stack_id) or self.memory.created_order(stack_id))
+        if learned is not None and learned != self.orientation:
+            self.orientation = learned
+            self.memory.learned_children_order(learned)
+        return order.bottom_to_top(listed, self._known_orientation())
+
+    def _known_orientation(self) -> order.Orientation | None:
+        """Which end of a children listing is the head, if the platform, this stacker or any
+        worker knows (None: assumed top first)."""
+        if self.orientation is None:
+            self.orientation = self.memory.children_order()
+        return self.orientation
 
     # -- acting ------------------------------------------------------------------------------
 
@@ -290,6 +338,8 @@ class Stacker:
                 break
             guard()
             stack_id, head_id = self._write(account_id, last)
+            if isinstance(last, CreateStack) and not self.dry_run:
+                self.created[stack_id] = last.file_ids
             if not self.dry_run:
                 writes.append(self._remember(account_id, last, stack_id, view.folder_id, scene.group))
             view = apply(view, last, stack_id)
@@ -320,14 +370,20 @@ class Stacker:
         folder_id = stack.parent_id or ""
         with self.lock(group_lock_name(account_id, folder_id, target.group_key)) as guard:
             listed = self.client.list_stack_children(account_id, stack_id)
-            members = self._versions(self._bottom_to_top(listed, stack.head_version_id))
-            if len(members) == len(listed):  # every member parsed: version order is the whole order
-                desired = tuple(member.file_id for member in sorted(members, key=lambda member: member.sort_key))
+            desired = self._version_order(self._bottom_to_top(listed, stack_id, stack.head_version_id))
+            if desired:
                 guard()
                 self._settle(account_id, stack_id, desired, stack.head_version_id)
         return Outcome(
             "nothing", f"already in version stack {stack_id}; its order checked", "settled", stack_id=stack_id
         )
+
+    def _version_order(self, members: list[FileAsset]) -> tuple[str, ...]:
+        """The members' ids in version order, bottom to top; empty unless every one parses."""
+        versions = self._versions(members)
+        if len(versions) != len(members):
+            return ()
+        return tuple(version.file_id for version in sorted(versions, key=lambda version: version.sort_key))
 
     def _write(self, account_id: str, step: CreateStack | AddToStack) -> tuple[str, str | None]:
         """One write; returns the stack it touched (and its head, when Frame.io said)."""
@@ -337,21 +393,28 @@ class Stacker:
             stack = self.client.create_stack(account_id, step.folder_id, list(step.file_ids))
             return stack.id, stack.head_version_id
         if not self.dry_run:
-            self.memory.mark_unsettled(step.stack_id)
+            self.memory.mark_unsettled(step.stack_id, step.file_id)
             self.client.move_file(account_id, step.file_id, step.stack_id)
         return step.stack_id, None
 
     def _settle(self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None) -> None:
         """Read the stack back and reorder until it matches ``desired`` (bottom to top)."""
-        listed = self.client.list_stack_children(account_id, stack_id)
-        actual = [file.id for file in self._bottom_to_top(listed, head_id)]
+        listed = self._bottom_to_top(self.client.list_stack_children(account_id, stack_id), stack_id, head_id)
+        actual = [file.id for file in listed]
         missing = set(desired) - set(actual)
         if missing:
-            # Frame.io accepted the write but the read-back lacks a file: try the job again later.
-            raise ServerError("list_stack_children", None, f"{len(missing)} file(s) not yet in the stack")
+            # Frame.io accepted the write but the read-back lacks a file: try the job again later
+            # (the stack stays marked unsettled, so the next run reads it back and orders it).
+            raise StaleRead("list_stack_children", None, f"{len(missing)} file(s) not yet in the stack")
+        if len(actual) > len(desired):
+            # The plan's read of the stack lagged another job's move into it: order every member.
+            extra = len(actual) - len(desired)
+            desired = self._version_order(listed)
+            if not desired:
+                raise StaleRead("list_stack_children", None, f"{extra} file(s) in the stack the plan did not know")
         for file_id, body in order.reorders(actual, list(desired)):
             self.client.reorder(account_id, stack_id, file_id, body)
-        self.memory.settled(stack_id)
+        self.memory.settled(stack_id, actual)
 
 
 def _action(step: CreateStack | AddToStack) -> str:

@@ -49,7 +49,8 @@ def test_folder_paging_follows_the_cursor_and_resends_the_query_on_every_page() 
     assert len(seen) == 3
     for url in seen:
         assert url.params["page_size"] == "100"
-        assert url.params["type"] == "file,version_stack"
+        assert url.params["sort"] == "created_at_asc"
+        assert "type" not in url.params  # a type list may be cut to its first value: filtered here
     assert [url.params.get("after") for url in seen] == [None, "c1", "c2"]
 
 

@@ -149,17 +149,6 @@ def test_a_file_whose_upload_has_not_finished_is_handed_to_a_job_of_its_own(
     assert inbox.size() == 0
 
 
-def test_a_file_already_in_a_stack_is_handed_to_a_job_of_its_own(rt: Runtime, sandbox: InProcessSandbox) -> None:
-    folder = sandbox.folder("by-hand")
-    ids = [sandbox.upload(folder, f"hand_v{version}.mov") for version in (1, 2)]
-    rt.frameio().create_stack(sandbox.account, folder, ids)  # a person stacked them first
-    deliver(rt, sandbox, ids[0])
-
-    assert drain(rt, sandbox) == "drained"
-
-    assert queued_files(rt) == {ids[0]}
-
-
 def test_a_read_that_fails_hands_that_file_to_its_own_job_and_the_drain_goes_on(
     rt: Runtime, sandbox: InProcessSandbox
 ) -> None:

@@ -30,7 +30,8 @@ def test_the_seam_imports_none_of_the_job_modules() -> None:
 @pytest.mark.parametrize(
     ("old_path", "args", "result"),
     [
-        ("workers.jobs.handle_file_event", ("{account}", "no-such-file", "file.upload.completed"), "failed"),
+        # A file not found may be newer than Frame.io's reads show yet: the job reads it again later.
+        ("workers.jobs.handle_file_event", ("{account}", "no-such-file", "file.upload.completed"), "waiting"),
         ("workers.drain.drain_inbox", ("{account}",), "drained"),
         ("workers.sweep.sweep", (), 0),
     ],
