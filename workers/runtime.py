@@ -83,14 +83,14 @@ class Runtime:
             ims_http = (
                 None if static else httpx.Client(transport=self.transport, timeout=self.settings.frameio_timeout_s)
             )
-            # TODO(issue 14, knobs): pass platform=self.platform() here, and to each Stacker, once
-            # FrameioClient and Stacker take it.
+            # The doctor's learned answers; every Stacker takes them from its client.
             self._frameio = FrameioClient(
                 self.settings.frameio_base_url,
                 token_source(self.settings, self.redis(), ims_http),
                 transport=self.transport,
                 timeout=self.settings.frameio_timeout_s,
                 observer=self._counter(),
+                platform=self.platform(),
             )
         return self._frameio
 
