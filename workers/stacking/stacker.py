@@ -299,9 +299,17 @@ class Stacker:
         return isinstance(parsed, Parsed) and parsed.group_key == target.group_key
 
     def _stack_view(self, account_id: str, stack: StackAsset) -> StackView:
-        listed = self.client.list_stack_children(account_id, stack.id)
+        listed = self._stack_children(account_id, stack.id)
         members = self._bottom_to_top(listed, stack.id, stack.head_version_id)
         return StackView(stack.id, tuple(file.id for file in members), tuple(self._versions(members)))
+
+    def _stack_children(self, account_id: str, stack_id: str) -> list[FileAsset]:
+        """A stack's children. A listing or a write showed the stack, so its 404 is a read that
+        lags the stack's creation, unless the platform is known not to lag."""
+        try:
+            return self.client.list_stack_children(account_id, stack_id)
+        except NotFound as exc:
+            raise lagging(exc, self.platform) from exc
 
     def _bottom_to_top(self, listed: list[FileAsset], stack_id: str, head_id: str | None) -> list[FileAsset]:
         """The stack's children bottom first; learns the listing's orientation when it can: from
@@ -369,7 +377,7 @@ class Stacker:
         stack = self.client.show_stack(account_id, stack_id)
         folder_id = stack.parent_id or ""
         with self.lock(group_lock_name(account_id, folder_id, target.group_key)) as guard:
-            listed = self.client.list_stack_children(account_id, stack_id)
+            listed = self._stack_children(account_id, stack_id)
             desired = self._version_order(self._bottom_to_top(listed, stack_id, stack.head_version_id))
             if desired:
                 guard()
@@ -399,7 +407,7 @@ class Stacker:
 
     def _settle(self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None) -> None:
         """Read the stack back and reorder until it matches ``desired`` (bottom to top)."""
-        listed = self._bottom_to_top(self.client.list_stack_children(account_id, stack_id), stack_id, head_id)
+        listed = self._bottom_to_top(self._stack_children(account_id, stack_id), stack_id, head_id)
         actual = [file.id for file in listed]
         missing = set(desired) - set(actual)
         if missing:
@@ -412,9 +420,20 @@ class Stacker:
             desired = self._version_order(listed)
             if not desired:
                 raise StaleRead("list_stack_children", None, f"{extra} file(s) in the stack the plan did not know")
-        for file_id, body in order.reorders(actual, list(desired)):
+        calls = order.reorders(actual, list(desired))
+        for file_id, body in calls:
             self.client.reorder(account_id, stack_id, file_id, body)
+        if calls:
+            self._verify(account_id, stack_id, desired, head_id)
         self.memory.settled(stack_id, actual)
+
+    def _verify(self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None) -> None:
+        """After reordering, read the stack once more: it is settled only once an order read back
+        is the desired one. Reads may lag writes, and reorders planned from a lagging read-back can
+        miss: then the stack stays unsettled and the job comes back to order it again."""
+        listed = self._bottom_to_top(self._stack_children(account_id, stack_id), stack_id, head_id)
+        if [file.id for file in listed] != list(desired):
+            raise StaleRead("list_stack_children", None, "the new order of the stack is not visible yet")
 
 
 def _action(step: CreateStack | AddToStack) -> str:

@@ -8,6 +8,7 @@ import redis
 
 from tests.workers.conftest import InProcessSandbox
 from workers.frameio.errors import NotFound, StaleRead
+from workers.frameio.models import StackAsset
 from workers.frameio.platform import Platform
 from workers.naming.parser import DEFAULT_RULES
 from workers.stacking.memory import Memory
@@ -177,7 +178,41 @@ def test_under_lagging_reads_a_group_converges_to_one_stack_in_order_with_one_cr
     with pytest.raises(StaleRead):  # v3 moved in; its read-back is too early to show it
         stacker(sandbox, memory=memory).run(sandbox.account, v3)
     clock.now += 2.0
-    settled = stacker(sandbox, memory=memory).run(sandbox.account, v3)
+    with pytest.raises(StaleRead):  # v3 shows, at the bottom: reordered, but the new order cannot show yet
+        stacker(sandbox, memory=memory).run(sandbox.account, v3)
+    clock.now += 2.0
+    settled = stacker(sandbox, memory=memory).run(sandbox.account, v3)  # the order shows: settled
     assert (settled.status, settled.code) == ("nothing", "settled")
     assert sorted(sandbox.stacks(folder)) == [["a_v3.mov", "a_v2.mov", "a_v1.mov"], ["b_v2.mov", "b_v1.mov"]]
     assert v2 not in {file["id"] for file in sandbox.tree(folder)["files"]}
+
+
+def test_a_stack_a_listing_shows_but_a_lagging_read_does_not_is_read_again_not_a_failure(
+    sandbox: InProcessSandbox, redis_client: redis.Redis
+) -> None:
+    folder = sandbox.folder("f")
+    ids = [sandbox.upload(folder, name) for name in ("a_v1.mov", "a_v2.mov", "a_v3.mov")]
+    files = {asset.id: asset for asset in sandbox.client().list_folder_children(sandbox.account, folder)}
+    clock = lagging(sandbox)
+    stack = sandbox.client().create_stack(sandbox.account, folder, ids[:2])  # reads now lag this create
+    view = [files[ids[2]], StackAsset(stack.id, "a_v2.mov", folder, None)]  # as the drain's own listing has it
+    with pytest.raises(StaleRead):  # the stack's children answer 404 in a read that lags its creation
+        stacker(sandbox).stack_listed(sandbox.account, files[ids[2]], view)  # type: ignore[arg-type]
+    memory = Memory(redis_client, listing_ttl_s=0)
+    for _ in range(6):  # the file's own job, as RQ runs it again: each write is followed by a lagging read
+        clock.now += 2.5
+        try:
+            stacker(sandbox, memory=memory).run(sandbox.account, ids[2])
+        except StaleRead:
+            continue
+    assert sandbox.stacks(folder) == [["a_v3.mov", "a_v2.mov", "a_v1.mov"]]
+
+
+def test_when_reads_are_known_not_to_lag_a_missing_stack_is_a_permanent_answer(sandbox: InProcessSandbox) -> None:
+    folder = sandbox.folder("f")
+    file = sandbox.upload(folder, "a_v2.mov")
+    ghost = StackAsset("no-such-stack", "a_v1.mov", folder, None)
+    listed = [*sandbox.client().list_folder_children(sandbox.account, folder), ghost]
+    target = next(asset for asset in listed if asset.id == file)
+    with pytest.raises(NotFound):
+        stacker(sandbox, platform=Platform(read_lag_ms=0)).stack_listed(sandbox.account, target, listed)  # type: ignore[arg-type]
