@@ -1,6 +1,6 @@
 """autostack's workers: everything that reads Frame.io, decides and writes, in five layers.
 
-Each package says in its docstring what it owns and what it may import; ``tests/test_layers.py``
+Each package says in its docstring what it owns and what it may import; ``tests/workers/test_layers.py``
 holds every package to it. From the bottom up:
 
 - :mod:`workers.naming`: file names to (group key, version), and media kinds. Pure.
@@ -10,10 +10,11 @@ holds every package to it. From the bottom up:
   the stack order (pure), and the stacker with its memory, journal, holds, locks and scope.
 - :mod:`workers.ingest`: how accepted webhooks reach the stacker: the queue seam, the account
   inbox and its drain, a file's own job, coalescing and the sweep.
-- :mod:`workers.tools`: what a person runs by hand: backfill, undo and unstack.
+- :mod:`workers.tools`: what a person runs by hand: backfill, undo and unstack, the doctor.
 
 Beside them: :mod:`workers.settings` (the one settings object), :mod:`workers.runtime` (where
-every client is built, once per process), :mod:`workers.logs`, :mod:`workers.metrics` and
+every client is built, once per process), :mod:`workers.credentials` (the sign-in's state for
+status, readiness and metrics), :mod:`workers.logs`, :mod:`workers.metrics` and
 :mod:`workers.decisions`.
 
 Jobs queued before the layout changed name their functions ``workers.jobs.…``,
