@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -46,11 +47,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    _stop_quietly_until_rq_listens()
     from service.worker import run_worker
 
     settings = _settings()
     configure_logging(settings.autostack_log_format)
     return run_worker(settings, burst=args.burst, name=args.name)
+
+
+def _stop_quietly_until_rq_listens() -> None:
+    """A worker stopped while it starts (a deployment scaling down, a test) has taken no job yet:
+    it exits 0 at once. RQ installs its own graceful handlers once it listens on the queue."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:

@@ -98,15 +98,25 @@ class LocalStack:
         wait_http(child, f"{self.service_url}/healthz")
 
     def add_worker(self, env: Mapping[str, str] | None = None) -> Child:
+        """Start a worker and wait until it listens on the queue (or has exited)."""
         name = f"worker-{len(self.workers) + 1}"
-        child = spawn(
-            name,
-            autostack_argv("worker", "--name", f"{name}-{os.getpid()}"),
-            {**self.env(), **(env or {})},
-            self.workdir,
-        )
+        rq_name = f"{name}-{os.getpid()}"
+        child = spawn(name, autostack_argv("worker", "--name", rq_name), {**self.env(), **(env or {})}, self.workdir)
         self.workers.append(child)
+        wait_until(lambda: self._listening(child, rq_name), 60, what=f"{name} to listen on the queue")
         return child
+
+    def _listening(self, child: Child, rq_name: str) -> bool:
+        """RQ reports a worker idle or busy only from its work loop, after it installed its own
+        signal handlers: a stop from then on is graceful."""
+        if child.process.poll() is not None:
+            return True  # it exited (a test of a bad start reads its exit code)
+        client = self.redis()
+        try:
+            worker = Worker.find_by_key(Worker.redis_worker_namespace_prefix + rq_name, connection=client)
+            return worker is not None and worker.get_state() in ("idle", "busy")
+        finally:
+            client.close()
 
     def env(self) -> dict[str, str]:
         """The environment a deployment would give autostack's processes."""

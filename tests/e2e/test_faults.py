@@ -63,6 +63,7 @@ from tests.e2e.fault_tools import (
     work_horses,
 )
 from workers.decisions import Decision
+from workers.ingest.jobs import NOT_FOUND_READS
 from workers.stacking.memory import LISTING_KEY
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -414,8 +415,10 @@ def test_frameio_faults_on_every_endpoint_converge(
 
 def test_a_file_deleted_before_its_job_ran_gets_a_decision_not_a_retry_loop(fault_stack: LocalStack) -> None:
     stack = fault_stack
+    wait_quiet(stack)  # a worker stops once its job is done: let the earlier tests' jobs finish first
     for worker in stack.workers:
-        assert worker.stop() == 0
+        # Only so the file is deleted before any job runs; how a worker stops is test_shutdown.py's.
+        worker.stop()
     try:
         folder = stack.create_folder("deleted-before-the-job")
         reset_calls(stack)
@@ -431,8 +434,10 @@ def test_a_file_deleted_before_its_job_ran_gets_a_decision_not_a_retry_loop(faul
     assert decision.outcome == "failed", decision
     assert decision.code == "http-404", decision
     assert "404" in decision.reason, decision
-    assert calls(stack, "show_file") == {"404": 1}  # asked once: no retries
-    assert [d.outcome for d in decisions_for(stack, gone)] == ["failed"]
+    # Read a bounded number of times (reads may lag a fresh upload), then decided: no retry loop.
+    assert calls(stack, "show_file") == {"404": NOT_FOUND_READS}
+    outcomes = [d.outcome for d in decisions_for(stack, gone)]
+    assert outcomes.count("failed") == 1 and set(outcomes) <= {"failed", "waiting"}, outcomes
 
 
 def test_a_403_on_the_folder_listing_gets_a_decision_not_a_retry_loop(fault_stack: LocalStack) -> None:
