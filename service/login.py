@@ -29,10 +29,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import redis
 
-from workers.frameio.auth import ImsRejected, ImsUnavailable
+from workers.frameio.auth import ImsRejected, ImsUnavailable, read_fields
 from workers.frameio.errors import FrameioError
 from workers.frameio.oauth import Authorization, Client, Identity, authorization, exchange_code, revoke, whoami
-from workers.frameio.usertoken import SignIn, read_fields, store_sign_in, user_key
+from workers.frameio.usertoken import SignIn, store_sign_in, user_key
 from workers.settings import ConfigError, Settings
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 
 import redis
 
-from workers.frameio.auth import s2s_key
+from workers.frameio.auth import read_fields, s2s_key
 from workers.frameio.credential import STATES, State, classify, static_rejected_at, token_expiry
-from workers.frameio.usertoken import read_fields, user_key
+from workers.frameio.usertoken import user_key
 from workers.metrics import series
 from workers.settings import ConfigError, Settings
 

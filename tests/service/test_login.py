@@ -9,7 +9,6 @@ import io
 import os
 import socket
 import threading
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -18,9 +17,11 @@ import redis
 
 from service import cli
 from service.login import login_main, logout_main
+from service.processes import wait_until
 from service.status import run_status
 from tests.workers.conftest import InProcessSandbox
-from workers.frameio.usertoken import read_fields, user_key
+from workers.frameio.auth import read_fields
+from workers.frameio.usertoken import user_key
 from workers.settings import ConfigError, Settings, load_settings
 
 IMS = "http://sandbox"
@@ -51,13 +52,11 @@ class Lines(io.StringIO):
     """A stdout a test can wait on from another thread."""
 
     def wait_for(self, prefix: str, timeout: float = 10.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [line.strip() for line in self.getvalue().splitlines() if line.strip().startswith(prefix)]
-            if found:
-                return found[0]
-            time.sleep(0.01)
-        raise AssertionError(f"no line starting {prefix!r} in {self.getvalue()!r}")
+        def found() -> list[str]:
+            return [line.strip() for line in self.getvalue().splitlines() if line.strip().startswith(prefix)]
+
+        wait_until(lambda: bool(found()), timeout, interval=0.01, what=f"a line starting {prefix!r}")
+        return found()[0]
 
 
 def args(code: str | None = None, timeout: float = 20.0) -> argparse.Namespace:

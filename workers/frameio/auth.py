@@ -320,12 +320,7 @@ class ServerToServerToken(SharedToken):
         return bool(self._invalidate(keys=[self.key], args=[token]))
 
     def _read(self) -> Token | None:
-        stored: dict[Any, Any] = self._redis.hgetall(self.key)
-        fields = {_text(name): _text(value) for name, value in stored.items()}
-        try:
-            return Token(fields["token"], float(fields["refresh_at"]), float(fields["expires_at"]))
-        except (KeyError, ValueError):
-            return None
+        return stored_token(read_fields(self._redis, self.key))
 
     def _store(self, token: Token) -> None:
         ttl_ms = max(1, int((token.expires_at - self._clock()) * 1000))
@@ -347,6 +342,20 @@ class ServerToServerToken(SharedToken):
             "client_secret": self._secret.get_secret_value(),
             "scope": self._scopes,
         }
+
+
+def read_fields(client: redis.Redis, key: str) -> dict[str, str]:
+    """A shared token's hash as text (empty when there is none)."""
+    stored: dict[Any, Any] = client.hgetall(key)
+    return {_text(name): _text(value) for name, value in stored.items()}
+
+
+def stored_token(fields: dict[str, str]) -> Token | None:
+    """The access token a shared token's hash holds; None when it holds none that is whole."""
+    try:
+        return Token(fields["token"], float(fields["refresh_at"]), float(fields["expires_at"]))
+    except (KeyError, ValueError):
+        return None
 
 
 def post_form(

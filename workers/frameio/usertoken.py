@@ -31,7 +31,7 @@ import httpx
 import redis
 from pydantic import SecretStr
 
-from workers.frameio.auth import ENDPOINT, ImsRejected, SharedToken, Sharing, Token
+from workers.frameio.auth import ENDPOINT, ImsRejected, SharedToken, Sharing, Token, read_fields, stored_token
 from workers.frameio.errors import PermanentError
 
 log = logging.getLogger("autostack.auth")
@@ -110,12 +110,6 @@ def store_sign_in(client: redis.Redis, key: str, sign_in: SignIn) -> None:
     pipe.execute()
 
 
-def read_fields(client: redis.Redis, key: str) -> dict[str, str]:
-    """The sign-in hash as text (empty when there is none)."""
-    stored: dict[Any, Any] = client.hgetall(key)
-    return {_text(name): _text(value) for name, value in stored.items()}
-
-
 class UserToken(SharedToken):
     """The access token of the user sign-in in Redis, refreshed with its refresh token."""
 
@@ -149,10 +143,7 @@ class UserToken(SharedToken):
             raise SignInRequired("refused", fields["refused"])
         if not fields.get("refresh_token"):
             raise SignInRequired("logged_out")
-        try:
-            return Token(fields["token"], float(fields["refresh_at"]), float(fields["expires_at"]))
-        except (KeyError, ValueError):
-            return None
+        return stored_token(fields)
 
     def _fetch(self) -> Token:
         sent = read_fields(self._redis, self.key).get("refresh_token")
@@ -177,7 +168,3 @@ class UserToken(SharedToken):
         args = [sent, token.value, repr(token.refresh_at), repr(token.expires_at), fresh]
         if not self._store_refreshed(keys=[self.key, self.key + ":failed"], args=args):
             log.warning("the sign-in changed while its token was refreshed (a new login?); the new one is kept")
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -23,9 +23,9 @@ from sandbox import ims
 from tests.workers.conftest import InProcessSandbox
 from tests.workers.frameio.test_auth import T0, Clock
 from workers.frameio import oauth
-from workers.frameio.auth import TokenSource
+from workers.frameio.auth import TokenSource, read_fields
 from workers.frameio.errors import PermanentError
-from workers.frameio.usertoken import SignIn, SignInRequired, UserToken, read_fields, store_sign_in, user_key
+from workers.frameio.usertoken import SignIn, SignInRequired, UserToken, store_sign_in, user_key
 from workers.settings import DEFAULT_USER_SCOPES
 
 WEB_ID, WEB_SECRET = "sandbox-web-client", "sandbox-web-secret"

@@ -112,9 +112,10 @@ def test_a_later_version_is_found_by_reading_the_folder_newest_first(rt: Runtime
     assert final(rt, later).outcome == "added"
 
 
-def test_a_file_listed_mid_upload_is_taken_as_uploaded_once_its_upload_event_comes(
-    rt: Runtime, sandbox: InProcessSandbox
-) -> None:
+def drain_a_file_listed_mid_upload(rt: Runtime, sandbox: InProcessSandbox) -> str:
+    """mid_v1.mov is drained while the folder lists mid_v2.mov mid-upload; then v2's upload ends
+    and its delivery is drained by the same drain. Returns the folder; the sandbox's call counts
+    are those of v2's step alone."""
     folder = sandbox.folder("mid-upload")
     v1 = sandbox.upload(folder, "mid_v1.mov")
     answer = sandbox.http.post(
@@ -125,10 +126,16 @@ def test_a_file_listed_mid_upload_is_taken_as_uploaded_once_its_upload_event_com
     worker = Drain(rt, sandbox.account, lambda: True)
     worker.step(inbox.snapshot(100))  # lists the folder: v2 is there, its upload not finished
     sandbox.http.post(f"/_sandbox/files/{v2}/advance", json={"to": "uploaded"}).raise_for_status()
-
     reset_calls(sandbox)
     deliver(rt, sandbox, v2)
     worker.step(inbox.snapshot(100))
+    return folder
+
+
+def test_a_file_listed_mid_upload_is_taken_as_uploaded_once_its_upload_event_comes(
+    rt: Runtime, sandbox: InProcessSandbox
+) -> None:
+    folder = drain_a_file_listed_mid_upload(rt, sandbox)
 
     assert sandbox.stacks(folder) == [["mid_v2.mov", "mid_v1.mov"]]
     assert sandbox.calls("show_file") == 0

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 
 from tests.inprocess_sandbox import InProcessSandbox
-from tests.workers.ingest.test_drain import deliver, drain, queued_files, reset_calls, rt
+from tests.workers.ingest.test_drain import deliver, drain, drain_a_file_listed_mid_upload, queued_files, rt
 from tests.workers.stacking.test_knobs import lagging
 from workers import decisions
-from workers.ingest.drain import Drain
 from workers.runtime import Runtime
 
 __all__ = ["rt"]  # the fixture
@@ -34,21 +33,8 @@ def test_a_file_already_in_a_stack_goes_to_its_own_job_whatever_a_folder_call_an
 def test_a_file_listed_mid_upload_without_a_media_type_is_read_before_it_is_grouped(
     rt: Runtime, sandbox: InProcessSandbox
 ) -> None:
-    sandbox.configure(media_type_before_upload="null")
-    folder = sandbox.folder("mid-upload")
-    v1 = sandbox.upload(folder, "mid_v1.mov")
-    answer = sandbox.http.post(
-        "/_sandbox/upload", json={"folder_id": folder, "name": "mid_v2.mov", "stop_at": "created"}
-    )
-    v2 = answer.json()["data"]["id"]
-    inbox = deliver(rt, sandbox, v1)
-    worker = Drain(rt, sandbox.account, lambda: True)
-    worker.step(inbox.snapshot(100))  # lists the folder: v2 is there, with no media type yet
-    sandbox.http.post(f"/_sandbox/files/{v2}/advance", json={"to": "uploaded"}).raise_for_status()
-
-    reset_calls(sandbox)
-    deliver(rt, sandbox, v2)
-    worker.step(inbox.snapshot(100))
+    sandbox.configure(media_type_before_upload="null")  # the first listing shows v2 without a media type
+    folder = drain_a_file_listed_mid_upload(rt, sandbox)
 
     assert sandbox.stacks(folder) == [["mid_v2.mov", "mid_v1.mov"]]
     # Read again (a page of the folder, newest first), not guessed from the listing that lacked it.
