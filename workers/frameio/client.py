@@ -204,19 +204,10 @@ class FrameioClient:
         response = self._send(endpoint, account_id, method, path, payload, params, token, extra)
         if response.status_code == 401:
             # Refused before any work was done, so one retry is safe even for a write.
-            fresh = self._fresh_token(token)
+            fresh = fresh_token(self._token, token)
             if fresh is not None:
                 response = self._send(endpoint, account_id, method, path, payload, params, fresh, extra)
         return _checked(endpoint, response)
-
-    def _fresh_token(self, refused: str) -> str | None:
-        """After a 401 to ``refused``: drop it (for every worker) and return a different one, if any."""
-        invalidate = getattr(self._token, "invalidate", None)
-        if invalidate is None:
-            return None
-        invalidate(refused)
-        fresh = self._token()
-        return fresh if fresh != refused else None
 
     def _send(
         self,
@@ -241,6 +232,16 @@ class FrameioClient:
             raise TransportError(endpoint, None, type(exc).__name__) from None
         self._observer.after(account_id, endpoint, response.status_code, response.headers)
         return response
+
+
+def fresh_token(token: TokenSource, refused: str) -> str | None:
+    """After a 401 to ``refused``: drop it (for every worker) and return a different one, if any."""
+    invalidate = getattr(token, "invalidate", None)
+    if invalidate is None:
+        return None
+    invalidate(refused)
+    fresh = token()
+    return fresh if fresh != refused else None
 
 
 def _checked(endpoint: str, response: httpx.Response) -> dict[str, Any]:

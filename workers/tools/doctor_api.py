@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from workers.frameio.client import TokenSource
+from workers.frameio.client import TokenSource, fresh_token
 from workers.frameio.errors import TransportError
 
 MAX_PAGES = 20
@@ -77,12 +77,9 @@ class Api:
         """``path`` below ``/v4``; raises :class:`TransportError` when Frame.io does not answer."""
         token = self._token()
         answer = self._send(method, path, json, params, {**(headers or {}), "authorization": f"Bearer {token}"})
-        invalidate = getattr(self._token, "invalidate", None)
-        if answer.status == 401 and invalidate is not None:
-            invalidate(token)
-            fresh = self._token()
-            if fresh != token:
-                answer = self._send(method, path, json, params, {**(headers or {}), "authorization": f"Bearer {fresh}"})
+        fresh = fresh_token(self._token, token) if answer.status == 401 else None
+        if fresh is not None:
+            answer = self._send(method, path, json, params, {**(headers or {}), "authorization": f"Bearer {fresh}"})
         return answer
 
     def listing(self, path: str, params: dict[str, str] | None = None) -> tuple[int, list[dict[str, Any]]]:
