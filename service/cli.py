@@ -11,12 +11,15 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from workers.logs import configure_logging
-from workers.settings import ConfigError, Settings, load_settings
+from workers.settings import Settings, load_settings
 
 Command = Callable[[argparse.Namespace], int]
+DEBUG_HELP = "show the traceback of a failure instead of one line"
+LOG_TIME = "%Y-%m-%d %H:%M:%S UTC"
 
 
 def _settings() -> Settings:
@@ -81,13 +84,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from service.explain import explain_file, explain_main
 
+    settings = _settings()
     if args.file is None:
-        return explain_main(args, sys.stdin, sys.stdout, sys.stderr)
+        return explain_main(args, sys.stdin, sys.stdout, sys.stderr, rules_file=settings.autostack_rules)
     import redis
 
-    client = redis.Redis.from_url(_settings().redis_url, socket_timeout=5)
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
     try:
-        return explain_file(client, args.file, sys.stdout)
+        return explain_file(client, args.file, sys.stdout, as_json=args.json)
     finally:
         client.close()
 
@@ -107,7 +111,7 @@ def cmd_webhooks_register(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from service.status import run_status
 
-    return run_status(_settings(), sys.stdout, last=args.last)
+    return run_status(_settings(), sys.stdout, last=args.last, as_json=args.json)
 
 
 def cmd_login(args: argparse.Namespace) -> int:
@@ -190,8 +194,12 @@ def _add_explain(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _add_status(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("status", help="the sign-in, queue depths, failed jobs, workers and the last decisions")
-    parser.add_argument("--last", type=int, default=20, help="how many decisions to show")
+    from service.status import add_status_arguments
+
+    parser = sub.add_parser(
+        "status", help="the sign-in, inboxes, queue, workers, last webhook and sweep, and the last decisions"
+    )
+    add_status_arguments(parser)
     parser.set_defaults(func=cmd_status)
 
 
@@ -260,20 +268,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for add in commands:
         add(sub)
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    for command in sub.choices.values():
+        # Also after the command's name; SUPPRESS keeps a --debug given before it.
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    """Run one command. A failure is one line naming its cause and fix (service.failures), exit
+    1 or 2; its traceback only with --debug."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", datefmt=LOG_TIME)
+    logging.Formatter.converter = time.gmtime  # every time the CLI prints is UTC, zone shown
     logging.getLogger("httpx").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except ConfigError as exc:
-        print(f"autostack: configuration error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        from service.failures import failure_for
+
+        failure = failure_for(exc)
+        print(failure.line(" ".join(filter(None, (args.command, getattr(args, "action", None))))), file=sys.stderr)
+        return failure.exit_code
     return code
 
 

@@ -99,14 +99,17 @@ def test_status_shows_the_queue_and_the_last_decisions(redis_url: str, redis_cli
     out = io.StringIO()
     assert run_status(load_settings({"REDIS_URL": redis_url}), out) == 0
     text = out.getvalue()
-    assert "queue autostack: 0 waiting" in text
+    assert "queue autostack: 0 job(s) waiting" in text
     assert "A004C010.mov: camera original (ARRI clip name)" in text
 
 
-def test_status_says_when_redis_does_not_answer() -> None:
-    out = io.StringIO()
-    assert run_status(load_settings({"REDIS_URL": "redis://127.0.0.1:9/0"}), out) == 1
-    assert "Redis does not answer" in out.getvalue()
+def test_status_says_when_redis_does_not_answer(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
+    assert main(["status"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Redis at REDIS_URL cannot be reached" in err
 
 
 def test_explain_file_lists_a_files_decisions_newest_first(redis_client: redis.Redis) -> None:

@@ -15,6 +15,8 @@ from starlette.testclient import TestClient
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
+from service.cli import main
+from service.processes import free_port
 from service.undo import (
     add_undo_arguments,
     add_unstack_arguments,
@@ -183,13 +185,12 @@ def test_usage_errors_exit_2(cli: Cli) -> None:
     assert code == 2 and "--clear goes with --file" in err
 
 
-def test_redis_down_exits_1() -> None:
-    settings = load_settings({"REDIS_URL": "redis://127.0.0.1:1/0", "FRAMEIO_TOKEN": "t"})
-    parser = argparse.ArgumentParser()
-    add_undo_arguments(parser)
-    out, err = io.StringIO(), io.StringIO()
-    code = undo_main(parser.parse_args(["--file", "f1", "--account", "acc"]), settings, out, err)
-    assert code == 1 and "Redis does not answer" in err.getvalue()
+def test_redis_down_exits_1_with_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    monkeypatch.setenv("FRAMEIO_TOKEN", "t")
+    assert main(["undo", "--file", "f1", "--account", "acc"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Redis at REDIS_URL cannot be reached" in err
 
 
 @pytest.mark.parametrize(
