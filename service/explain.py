@@ -1,22 +1,23 @@
 """``autostack explain``: show how file names parse (group key, version, the rule that fired, and why).
 
-Names come from the command line, or from stdin one per line when none are given. ``--json`` prints one
-JSON object per line with exactly the keys name, group_key, version, rule and reason (group_key and
-version are null when the name is declined). ``--rules FILE`` applies a rules file; a bad file exits 2
-with a one-line reason.
+Names come from the command line, or from stdin one per line (``-``, or none given with stdin
+not a terminal; none given at a terminal exits 2 saying so). ``--json`` prints one JSON object per
+line with exactly the keys name, group_key, version, rule and reason (group_key and version are
+null when the name is declined). The rules are ``--rules FILE``, else ``AUTOSTACK_RULES`` (the
+workers' rules), else the defaults; a bad file exits 2 with a one-line reason naming its source.
+``--file ID`` shows the decisions recorded about one file, as a table or (``--json``) JSON lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 import redis
 
-from service.tables import table_lines
+from service.tables import table_lines, utc_iso, utc_text
 from workers import decisions
 from workers.naming.parser import DEFAULT_RULES, Parsed, Rules, parse
 from workers.naming.rules import RulesError, load_rules
@@ -56,23 +57,34 @@ def run_explain(names: list[str], rules: Rules, as_json: bool, out: TextIO) -> i
 
 
 def add_explain_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("names", nargs="*", help="file names to explain (default: read them from stdin, one a line)")
+    parser.add_argument(
+        "names", nargs="*", help="file names to explain; - (or a pipe and no names) reads them from stdin, one a line"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
-    parser.add_argument("--rules", metavar="FILE", type=Path, default=None, help="a naming rules file (TOML)")
+    parser.add_argument(
+        "--rules", metavar="FILE", type=Path, default=None, help="a naming rules file (TOML; default: AUTOSTACK_RULES)"
+    )
     parser.add_argument(
         "--file", metavar="ID", default=None, help="show the recorded decisions about one Frame.io file instead"
     )
 
 
-def explain_file(client: redis.Redis, file_id: str, out: TextIO) -> int:
+def explain_file(client: redis.Redis, file_id: str, out: TextIO, as_json: bool = False) -> int:
     """The decisions recorded about one file, newest first; 1 when there are none."""
     history = decisions.for_file(client, file_id)
     if not history:
         out.write(f"no decision recorded for file {file_id}\n")
         return 1
+    if as_json:
+        for d in history:
+            row: dict[str, str | int | None] = {"at": utc_iso(d.at), "event": d.event, "outcome": d.outcome}
+            row |= {"name": d.name}
+            row |= {"group_key": d.group_key, "version": d.version, "rule": d.rule, "code": d.code, "reason": d.reason}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return 0
     rows = [
         (
-            datetime.fromtimestamp(d.at, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            utc_text(d.at),
             d.event,
             d.outcome,
             d.name,
@@ -83,19 +95,28 @@ def explain_file(client: redis.Redis, file_id: str, out: TextIO) -> int:
         )
         for d in history
     ]
-    for line in table_lines(("when (UTC)", "event", "outcome", "name", "group key", "version", "rule", "reason"), rows):
+    for line in table_lines(("when", "event", "outcome", "name", "group key", "version", "rule", "reason"), rows):
         out.write(line + "\n")
     return 0
 
 
-def explain_main(args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO) -> int:
-    """The ``explain`` command: 0 on success, 2 when the rules file cannot be used."""
+def explain_main(
+    args: argparse.Namespace, stdin: TextIO, out: TextIO, err: TextIO, rules_file: Path | None = None
+) -> int:
+    """The ``explain`` command: 0 on success, 2 when the rules file cannot be used or no names
+    are given at a terminal. ``rules_file``: AUTOSTACK_RULES, used when ``--rules`` is not given."""
     rules = DEFAULT_RULES
-    if args.rules is not None:
+    source, path = ("--rules", args.rules) if args.rules is not None else ("AUTOSTACK_RULES", rules_file)
+    if path is not None:
         try:
-            rules = load_rules(Path(args.rules))
+            rules = load_rules(Path(path))
         except RulesError as exc:
-            err.write(f"autostack explain: {' '.join(str(exc).split())}\n")
+            err.write(f"autostack explain: {source}: {' '.join(str(exc).split())}\n")
             return 2
-    names = list(args.names) or [line.rstrip("\r\n") for line in stdin if line.strip()]
+    if not args.names and stdin.isatty():
+        err.write("autostack explain: give file names, or - to read them from standard input (one a line)\n")
+        return 2
+    names = [name for name in args.names if name != "-"]
+    if not args.names or "-" in args.names:
+        names += [line.rstrip("\r\n") for line in stdin if line.strip()]
     return run_explain(names, rules, bool(args.json), out)

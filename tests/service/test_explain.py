@@ -1,13 +1,19 @@
-"""The ``explain`` command body: table, JSON lines, stdin input and rules files."""
+"""The ``explain`` command: table, JSON lines, stdin input, rules files (``--rules`` and
+``AUTOSTACK_RULES``), and ``--file`` as a table or JSON lines."""
 
 from __future__ import annotations
 
 import argparse
 import io
 import json
+import os
 from pathlib import Path
 
+import redis
+
 from service.explain import add_explain_arguments, explain_main, run_explain
+from tests.service.conftest import run_autostack as autostack
+from workers import decisions
 from workers.naming.parser import DEFAULT_RULES
 
 
@@ -72,3 +78,63 @@ def test_missing_rules_file_exits_2(tmp_path: Path) -> None:
     code, _, err = run(["--rules", str(tmp_path / "nope.toml"), "a_v1.mov"])
     assert code == 2
     assert err.count("\n") == 1 and "nope.toml" in err
+
+
+def test_autostack_rules_is_applied_without_the_rules_option(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('version_words = ["take"]\n', encoding="utf-8")
+    code, out, err = autostack("explain", "--json", "scene_take3.mov", env={"AUTOSTACK_RULES": str(rules)})
+    assert (code, err) == (0, "")
+    assert (json.loads(out)["group_key"], json.loads(out)["version"]) == ("scene", 3)
+
+
+def test_the_rules_option_wins_over_autostack_rules(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('version_words = ["take"]\n', encoding="utf-8")
+    code, out, _ = run(["--json", "--rules", str(rules), "scene_take3.mov"])
+    assert code == 0 and json.loads(out)["version"] == 3
+    parser = argparse.ArgumentParser()
+    add_explain_arguments(parser)
+    out_io = io.StringIO()
+    args = parser.parse_args(["--json", "--rules", str(rules), "scene_take3.mov"])
+    assert explain_main(args, io.StringIO(), out_io, io.StringIO(), rules_file=tmp_path / "absent.toml") == 0
+
+
+def test_a_bad_autostack_rules_exits_2_naming_the_setting(tmp_path: Path) -> None:
+    code, out, err = autostack("explain", "a_v1.mov", env={"AUTOSTACK_RULES": str(tmp_path / "nope.toml")})
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "AUTOSTACK_RULES" in err and "nope.toml" in err
+
+
+def test_no_names_at_a_terminal_exits_2_saying_how_to_give_them() -> None:
+    leader, follower = os.openpty()
+    try:
+        code, out, err = autostack("explain", stdin=follower)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert (code, out) == (2, "")
+    assert "give file names, or - to read them from standard input" in err
+
+
+def test_a_dash_reads_the_names_from_stdin_beside_the_given_ones() -> None:
+    code, out, _ = run(["--json", "a_v1.mov", "-"], stdin="b_v2.mov\n")
+    assert code == 0
+    assert [json.loads(line)["name"] for line in out.splitlines()] == ["a_v1.mov", "b_v2.mov"]
+
+
+def test_file_with_json_prints_json_lines_with_utc_times(redis_url: str, redis_client: redis.Redis) -> None:
+    decision = decisions.Decision("acc", "f1", "stacked", "created a stack", event="file.upload.completed")
+    decisions.record(redis_client, decision, 100)
+    code, out, err = autostack("explain", "--json", "--file", "f1", env={"REDIS_URL": redis_url})
+    assert (code, err) == (0, "")
+    row = json.loads(out)
+    assert (row["outcome"], row["reason"], row["event"]) == ("stacked", "created a stack", "file.upload.completed")
+    assert row["at"].endswith("+00:00")
+
+
+def test_file_as_a_table_shows_times_with_their_zone(redis_url: str, redis_client: redis.Redis) -> None:
+    decisions.record(redis_client, decisions.Decision("acc", "f1", "waiting", "gathering"), 100)
+    code, out, _ = autostack("explain", "--file", "f1", env={"REDIS_URL": redis_url})
+    assert code == 0
+    assert out.splitlines()[1].split()[2] == "UTC"
