@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse
 
 from service.events import Event, MalformedEvent, parse_event
 from service.signature import SignatureError, verify
+from workers.ingest import activity
 from workers.ingest.inbox import Inbox
 from workers.ingest.queue import enqueue_drain, enqueue_file_event
 from workers.logs import bind
@@ -138,6 +139,8 @@ def _enqueue(context: WebhookContext, event: Event) -> JSONResponse:
         except BaseException:
             _forget(context.redis, key)
             raise
+        if job_id is not None:
+            activity.note_webhook(context.redis, time.time())
     except redis.RedisError as exc:
         log.warning("queue unavailable: %s", type(exc).__name__)
         return _answer(503, "unavailable", "the queue is unavailable; deliver again later")

@@ -132,12 +132,13 @@ def _expiry(credential: Credential, now: float) -> str:
     left = credential.expires_at - now
     if left <= 0:
         again = "" if credential.mode == "static" else ", a new one is fetched on the next call"
-        return f"; access token expired {when} ({_span(-left)} ago{again})"
+        return f"; access token expired {when} ({span(-left)} ago{again})"
     renewed = "" if credential.mode == "static" else ", renewed automatically"
-    return f"; access token expires {when} (in {_span(left)}{renewed})"
+    return f"; access token expires {when} (in {span(left)}{renewed})"
 
 
-def _span(seconds: float) -> str:
+def span(seconds: float) -> str:
+    """``42 s``, ``12 min``, ``3.5 h``, ``2.0 days``."""
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:

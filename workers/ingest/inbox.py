@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import redis
 
+from workers.ingest import activity
 from workers.ingest.arrival import Arrival
 
 INBOX_KEY = "autostack:inbox:{account}"
@@ -29,8 +30,8 @@ DELIVERY_KEY = "autostack:delivery:{account}:{file}"
 INBOXES_KEY = "autostack:inboxes"  # accounts whose inbox may hold entries (the sweep checks them)
 FLAG_TTL_S = 120
 
-# KEYS: delivery mark, inbox, events hash, drain flag, inboxes set.
-# ARGV: file id, event type, dedupe ttl (s), flag ttl (s), account id.
+# KEYS: delivery mark, inbox, events hash, drain flag, inboxes set, last-webhook mark (status).
+# ARGV: file id, event type, dedupe ttl (s), flag ttl (s), account id, last-webhook ttl (s).
 # Returns {accepted (0|1), queue_drain (0|1), accepted_at (ms, string)}.
 _ACCEPT = """
 local t = redis.call('TIME')
@@ -41,6 +42,7 @@ if redis.call('SET', KEYS[1], now_ms, 'NX', 'EX', tonumber(ARGV[3])) then
   redis.call('ZADD', KEYS[2], now_ms, ARGV[1])
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
   redis.call('SADD', KEYS[5], ARGV[5])
+  redis.call('SET', KEYS[6], now_ms, 'EX', tonumber(ARGV[6]))
 end
 local queue_drain = 0
 if redis.call('ZCARD', KEYS[2]) > 0 and redis.call('SET', KEYS[4], now_ms, 'NX', 'EX', tonumber(ARGV[4])) then
@@ -96,8 +98,15 @@ class Inbox:
         self.flag_key = FLAG_KEY.format(account=account_id)
 
     def accept(self, file_id: str, event_type: str, dedupe_ttl_s: int) -> Acceptance:
-        keys = [delivery_key(self.account_id, file_id), self.key, self.events_key, self.flag_key, INBOXES_KEY]
-        args: list[str | int] = [file_id, event_type, dedupe_ttl_s, FLAG_TTL_S, self.account_id]
+        keys = [
+            delivery_key(self.account_id, file_id),
+            self.key,
+            self.events_key,
+            self.flag_key,
+            INBOXES_KEY,
+            activity.LAST_WEBHOOK_KEY,
+        ]
+        args: list[str | int] = [file_id, event_type, dedupe_ttl_s, FLAG_TTL_S, self.account_id, activity.TTL_S]
         answer: list[int | bytes] = self.client.eval(_ACCEPT, len(keys), *keys, *args)
         accepted, queue_drain, at_ms = answer
         return Acceptance(bool(accepted), bool(queue_drain), int(at_ms) / 1000)
@@ -122,6 +131,11 @@ class Inbox:
 
     def size(self) -> int:
         return int(self.client.zcard(self.key))
+
+    def oldest_at(self) -> float | None:
+        """When the longest-waiting entry was accepted (seconds), None when the inbox is empty."""
+        rows: list[tuple[bytes, float]] = self.client.zrange(self.key, 0, 0, withscores=True)  # type: ignore[assignment]
+        return rows[0][1] / 1000 if rows else None
 
     def remove(self, entries: Sequence[Arrival]) -> int:
         """Remove decided entries, except those a newer delivery re-scored meanwhile."""

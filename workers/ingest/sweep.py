@@ -16,6 +16,7 @@ from rq import Queue
 
 from workers import runtime
 from workers.frameio.models import Asset
+from workers.ingest import activity
 from workers.ingest.inbox import Inbox, accounts_with_entries
 from workers.ingest.queue import enqueue_drain, enqueue_file_event, schedule_sweep
 from workers.naming.parser import Rules
@@ -62,6 +63,7 @@ def sweep() -> int:
             queued += _sweep_folder(rt, queue, account_id, folder_id)
     finally:
         schedule_sweep(queue, settings.autostack_sweep_interval_s)
+    activity.note_sweep(client, time.time(), queued)
     log.info("sweep queued %d job(s)", queued)
     return queued
 

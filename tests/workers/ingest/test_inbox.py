@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import redis
 
+from workers.ingest import activity
 from workers.ingest.inbox import Inbox, accounts_with_entries, inbox_files
 
 
@@ -86,3 +87,19 @@ def test_the_sweep_claims_a_drain_only_for_entries_without_one(redis_client: red
     redis_client.delete(inbox.flag_key)
     assert inbox.claim()
     assert not inbox.claim()
+
+
+def test_an_accepted_delivery_is_the_last_webhook_and_a_duplicate_is_not(redis_client: redis.Redis) -> None:
+    first = Inbox(redis_client, "acc").accept("f1", "file.ready", 60)
+    assert activity.read(redis_client).last_webhook_at == first.at
+    redis_client.delete(activity.LAST_WEBHOOK_KEY)
+    Inbox(redis_client, "acc").accept("f1", "file.ready", 60)  # a duplicate: not a new acceptance
+    assert activity.read(redis_client).last_webhook_at is None
+
+
+def test_the_oldest_entry_is_the_longest_waiting(redis_client: redis.Redis) -> None:
+    inbox = Inbox(redis_client, "acc")
+    assert inbox.oldest_at() is None
+    first = inbox.accept("f1", "file.ready", 60)
+    inbox.accept("f2", "file.ready", 60)
+    assert inbox.oldest_at() == first.at

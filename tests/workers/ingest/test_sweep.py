@@ -12,6 +12,7 @@ from tests.inprocess_sandbox import InProcessSandbox
 from tests.workers.ingest.test_drain import make_runtime
 from workers import runtime
 from workers.frameio.models import Asset, FileAsset, StackAsset
+from workers.ingest import activity
 from workers.ingest.queue import schedule_sweep
 from workers.ingest.sweep import groups_with_work, note_folder, recent_folders, sweep
 from workers.naming.parser import DEFAULT_RULES
@@ -85,3 +86,21 @@ def test_a_sweep_job_follows_the_media_kinds_setting(
     note_folder(redis_client, sandbox.account, folder, time.time())
     monkeypatch.setattr(runtime, "_current", rt)
     assert sweep() == queued
+
+
+def test_a_sweep_records_when_it_ran_and_what_it_queued_for_status(
+    sandbox: InProcessSandbox, redis_url: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = make_runtime(sandbox, redis_url, AUTOSTACK_SWEEP_INTERVAL_S="0")
+    folder = sandbox.folder("f")
+    for name in ("a_v1.mov", "a_v2.mov"):
+        sandbox.upload(folder, name)
+    note_folder(redis_client, sandbox.account, folder, time.time())
+    monkeypatch.setattr(runtime, "_current", rt)
+    assert activity.read(redis_client).last_sweep_at is None
+    before = time.time()
+    assert sweep() == 1
+    marks = activity.read(redis_client)
+    assert marks.last_sweep_queued == 1
+    assert marks.last_sweep_at is not None and marks.last_sweep_at >= before
+    assert 0 < redis_client.ttl(activity.LAST_SWEEP_KEY) <= activity.TTL_S
