@@ -1,10 +1,14 @@
-"""``autostack backfill``: plan every group of a folder tree, show the plan, apply it, resumably."""
+"""``autostack backfill``: plan every group of a folder tree, show the plan, apply it, resumably.
+
+Listing and applying show progress (:mod:`service.progress`): a bar with the ETA on a terminal,
+a plain line per folder listed and per group applied elsewhere."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TextIO
 
+from service.progress import Steps
 from service.tables import table_lines
 from service.worker import rules_for
 from workers import runtime
@@ -28,11 +32,11 @@ def backfill_main(args: argparse.Namespace, settings: Settings, out: TextIO, rt:
     settings.require_frameio_credentials()
     rt = rt or runtime.Runtime(settings, rules_for(settings), foreground=True)
     client, policy = rt.frameio(), rt.policy()
-    plans = [
-        p
-        for folder in walk(client, account_id, args.folder, args.recursive)
-        for p in plan_folder(folder, rt.rules, policy)
-    ]
+    plans: list[GroupPlan] = []
+    with Steps(out, "listing") as listing:
+        for folder in walk(client, account_id, args.folder, args.recursive):
+            plans += plan_folder(folder, rt.rules, policy)
+            listing.advance(f"{folder.path}: {len(folder.children)} file(s), {len(plans)} group(s) so far")
     print_plan(plans, out)
     if args.dry_run or not plans:
         return 0
@@ -41,11 +45,12 @@ def backfill_main(args: argparse.Namespace, settings: Settings, out: TextIO, rt:
         progress.clear()
     stacker = Stacker(client, rt.rules, policy, lock=rt.locks().hold, memory=rt.memory(), job_id="backfill")
     try:
-        outcomes = apply_plans(stacker, account_id, plans, progress, lambda *row: _progress_line(out, *row))
+        with Steps(out, "backfill", len(plans)) as steps:
+            outcomes = apply_plans(stacker, account_id, plans, progress, lambda *row: steps.advance(_step_text(*row)))
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume", file=out)
         return 130
-    print(f"\ndone: {_summary(outcomes)}", file=out)
+    print(f"done: {_summary(outcomes)}", file=out)
     return 0
 
 
@@ -63,12 +68,9 @@ def print_plan(plans: list[GroupPlan], out: TextIO) -> None:
     )
 
 
-def _progress_line(out: TextIO, index: int, total: int, plan: GroupPlan, outcome: Outcome | None) -> None:
+def _step_text(index: int, total: int, plan: GroupPlan, outcome: Outcome | None) -> str:
     state = "skipped" if outcome is None else outcome.status
-    width = 30
-    filled = width * index // total
-    bar = "#" * filled + "-" * (width - filled)
-    print(f"\r[{bar}] {index}/{total} {plan.group_key[:40]:<40} {state:<9}", end="", file=out, flush=True)
+    return f"{state} {plan.folder.path} {plan.group_key}"
 
 
 def _summary(outcomes: list[Outcome]) -> str:

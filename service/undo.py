@@ -19,13 +19,16 @@ from typing import TYPE_CHECKING, TextIO
 
 import redis
 
+from service.failures import failure_for
+from service.progress import Steps
 from workers import decisions
 from workers.decisions import Decision
+from workers.frameio.errors import RetryableError
 from workers.settings import Settings
 from workers.stacking.holds import Holds
 from workers.stacking.journal import Journal
 from workers.stacking.writes import JournalEntry
-from workers.tools.undo import Asker, Report, StepResult, Undoer
+from workers.tools.undo import Asker, OnWait, Report, StepResult, Undoer
 from workers.tools.undo_plan import Refusal, UndoPlan
 
 if TYPE_CHECKING:
@@ -88,7 +91,7 @@ def undo_main(
     if args.clear:
         return _clear(client, args, settings, out)
     settings.require_frameio_credentials()
-    undoer = Undoer(rt.frameio(), rt.memory(), rt.rules, lock=rt.locks().hold)
+    undoer = _undoer(rt, Steps(out, "undo", terminal=False))
     asker = Asker(args.by or os_user(), args.reason, settings.autostack_decision_log_max)
     if args.file:
         return _undo_file(undoer, client, args, asker, out, err)
@@ -106,9 +109,12 @@ def unstack_main(
     account = resolve_account(client, args.account)
     if account is None:
         return _usage(err, "unstack", "cannot tell the Frame.io account: pass --account")
-    undoer = Undoer(rt.frameio(), rt.memory(), rt.rules, lock=rt.locks().hold)
+    with Steps(out, "unstack") as reading:
+        undoer = _undoer(rt, reading)
+        reading.note(f"reading version stack {args.stack} from Frame.io")
+        plan = undoer.plan_unstack(account, args.stack)
     asker = Asker(args.by or os_user(), args.reason, settings.autostack_decision_log_max)
-    return _run(undoer, undoer.plan_unstack(account, args.stack), asker, args.dry_run, out, strict=True)
+    return _run(undoer, plan, asker, args.dry_run, out, strict=True)
 
 
 def _undo_file(
@@ -149,10 +155,9 @@ def _run(undoer: Undoer, plan: UndoPlan, asker: Asker, dry_run: bool, out: TextI
         out.write("dry run: nothing moved\n")
         return refused
 
-    def progress(done: int, total: int, step: StepResult) -> None:
-        out.write(progress_line(done, total, step))
-
-    report = undoer.apply(plan, asker, progress)
+    with Steps(out, "moves", len(plan.moves)) as steps:
+        undoer.on_wait = _waits(steps)
+        report = undoer.apply(plan, asker, lambda done, total, step: steps.advance(step_text(step)))
     print_report(report, out)
     return 1 if report.stopped else refused
 
@@ -178,13 +183,23 @@ def _refused(refusal: Refusal) -> str:
     return f"{what}: {refusal.reason} [{refusal.code}]"
 
 
-def progress_line(done: int, total: int, step: StepResult) -> str:
-    """``[#####.....] 3/10 moved a_v2.mov (id)``, and the detail unless the move simply happened."""
-    width = 20
-    filled = width * done // max(total, 1)
-    bar = "#" * filled + "." * (width - filled)
+def step_text(step: StepResult) -> str:
+    """``moved a_v2.mov (id)``, and the detail unless the move simply happened."""
     detail = "" if step.status == "moved" else f": {step.detail}"
-    return f"[{bar}] {done}/{total} {step.status} {step.move.name} ({step.move.file_id}){detail}\n"
+    return f"{step.status} {step.move.name} ({step.move.file_id}){detail}"
+
+
+def _undoer(rt: Runtime, steps: Steps) -> Undoer:
+    return Undoer(rt.frameio(), rt.memory(), rt.rules, lock=rt.locks().hold, on_wait=_waits(steps))
+
+
+def _waits(steps: Steps) -> OnWait:
+    """A wait before reading or moving again, said (so a long wait is never silence)."""
+
+    def say(seconds: float, why: RetryableError) -> None:
+        steps.note(f"waiting {seconds:.0f} s: {failure_for(why).cause}")
+
+    return say
 
 
 def print_report(report: Report, out: TextIO) -> None:

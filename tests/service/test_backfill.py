@@ -140,6 +140,9 @@ def test_a_second_backfill_finds_nothing_to_do(sandbox: InProcessSandbox, runtim
         backfill_command.backfill_main(arguments(folder, sandbox.account), runtime_for.settings, out, runtime_for) == 0
     )
     assert stacks_in(sandbox, folder) == [["a_v2.mov", "a_v1.mov"], ["b_v3.mov", "b_v2.mov", "b_v1.mov"]]
+    progress = [line.split(" UTC ", 1)[1] for line in out.getvalue().splitlines() if " UTC " in line]
+    assert progress[0] == "listing 1 /: 6 file(s), 2 group(s) so far"  # off a terminal: a line per step
+    assert progress[1].startswith("backfill 1/2 ") and progress[-1].startswith("backfill 2/2 ")
     again = io.StringIO()
     assert (
         backfill_command.backfill_main(

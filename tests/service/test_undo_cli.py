@@ -212,3 +212,16 @@ def test_parse_since(text: str, expected: float) -> None:
 def test_parse_since_refuses_what_it_cannot_read() -> None:
     with pytest.raises(ValueError, match="ISO 8601"):
         parse_since("last tuesday", now=0.0)
+
+
+def test_unstack_dry_run_says_what_it_reads_and_each_wait(cli: Cli) -> None:
+    cli.upload("a_v1.mov", "a_v2.mov")
+    stack_id = cli.stack("a_v1.mov")
+    cli.sandbox.http.post(
+        "/_sandbox/faults", json={"endpoint": "show_stack", "kind": "status", "status": 429, "count": 1}
+    )
+    code, out, _ = cli.unstack("--stack", stack_id, "--account", cli.sandbox.account, "--dry-run")
+    assert code == 0 and "plan: 2 move(s)" in out
+    lines = out.splitlines()
+    assert lines[0].endswith(f"UTC unstack reading version stack {stack_id} from Frame.io")
+    assert "UTC unstack waiting " in lines[1] and "Frame.io (show_stack) is rate limiting autostack" in lines[1]

@@ -77,6 +77,7 @@ class Asker:
 
 
 OnStep = Callable[[int, int, StepResult], None]
+OnWait = Callable[[float, RetryableError], None]  # told before each wait: seconds, and why
 
 
 class Undoer:
@@ -91,6 +92,7 @@ class Undoer:
         lock: LockFactory = no_lock,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
+        on_wait: OnWait | None = None,
     ) -> None:
         self.frameio = frameio
         self.memory = memory
@@ -98,6 +100,7 @@ class Undoer:
         self.lock = lock
         self.sleep = sleep
         self.rand = rand
+        self.on_wait = on_wait
         self.orientation: order.Orientation | None = None  # learned like the stacker's
 
     # -- reading -----------------------------------------------------------------------------
@@ -114,6 +117,8 @@ class Undoer:
                 delay = retry_delay(exc, attempt, self.rand())
                 if delay is None:
                     raise
+                if self.on_wait is not None:
+                    self.on_wait(delay, exc)
                 self.sleep(delay)
 
     def stack_state(self, account_id: str, stack_id: str) -> StackState | None:
