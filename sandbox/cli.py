@@ -18,7 +18,7 @@ from typing import Any, get_args, get_origin
 import uvicorn
 
 from sandbox.app import create_app
-from sandbox.config import PROFILES, ConfigError, SandboxConfig, apply_updates
+from sandbox.config import PROFILES, ConfigError, SandboxConfig, apply_updates, knob_docs
 
 #: knob -> flag name where the flag does not simply spell the knob with dashes
 FLAG_NAMES = {
@@ -34,21 +34,26 @@ def _flag(name: str) -> str:
     return FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
 
 
-def _add_knob(group: argparse._ArgumentGroup, knob: dataclasses.Field[Any], annotation: Any) -> None:
+def _add_knob(group: argparse._ArgumentGroup, knob: dataclasses.Field[Any], annotation: Any, meaning: str) -> None:
     flag, dest = _flag(knob.name), knob.name
     default = SandboxConfig().__getattribute__(knob.name)
-    doc = f"(default: {default})"
+    meaning = meaning.replace("%", "%%")  # argparse formats help with %
+    doc = f"{meaning} (default: {default})"
     if annotation is bool:
         group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=doc)
     elif get_origin(annotation) is typing.Literal:
         group.add_argument(flag, dest=dest, choices=get_args(annotation), default=None, help=doc)
     elif get_origin(annotation) is list:
-        group.add_argument(flag, dest=dest, action="append", default=None, help="may be repeated")
+        group.add_argument(
+            flag, dest=dest, action="append", default=None, metavar="TEXT", help=f"{meaning} (may be repeated)"
+        )
     elif knob.name == "latency_s":
-        group.add_argument(flag, dest=dest, type=float, default=None, metavar="MS", help="(default: 0)")
+        help_ms = f"{meaning} In milliseconds (default: 0)"
+        group.add_argument(flag, dest=dest, type=float, default=None, metavar="MS", help=help_ms)
     else:
         kind = float if annotation is float else int if annotation in (int, int | None) else str
-        group.add_argument(flag, dest=dest, type=kind, default=None, help=doc)
+        metavar = "S" if knob.name.endswith("_s") else {float: "X", int: "N"}.get(kind, "TEXT")
+        group.add_argument(flag, dest=dest, type=kind, default=None, metavar=metavar, help=doc)
 
 
 def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,8 +68,9 @@ def add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
         help="start from a named set of knobs (other flags override it); pessimistic = every unkind answer",
     )
     hints = typing.get_type_hints(SandboxConfig)
+    docs = knob_docs()
     for knob in dataclasses.fields(SandboxConfig):
-        _add_knob(group, knob, hints[knob.name])
+        _add_knob(group, knob, hints[knob.name], docs[knob.name])
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:

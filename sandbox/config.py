@@ -10,7 +10,10 @@ Knobs can be changed at start-up (``sandbox/cli.py`` flags) and at run time
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
+import itertools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -130,6 +133,21 @@ class SandboxConfig:
 
 
 KNOB_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SandboxConfig))
+
+
+def knob_docs() -> dict[str, str]:
+    """Each knob's meaning: the docstring under its field in :class:`SandboxConfig`, on one line
+    (for ``autostack sandbox --help``; read from this module's source, the one place they are)."""
+    tree = ast.parse(inspect.getsource(SandboxConfig))
+    body = next(node for node in tree.body if isinstance(node, ast.ClassDef)).body
+    docs: dict[str, str] = {}
+    for field_node, doc_node in itertools.pairwise(body):
+        if not isinstance(field_node, ast.AnnAssign) or not isinstance(field_node.target, ast.Name):
+            continue
+        if isinstance(doc_node, ast.Expr) and isinstance(doc_node.value, ast.Constant):
+            docs[field_node.target.id] = " ".join(str(doc_node.value.value).split())
+    return docs
+
 
 PROFILES: dict[str, dict[str, Any]] = {
     "pessimistic": {

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from sandbox.cli import add_sandbox_arguments, config_from_args, sandbox_main
-from sandbox.config import SandboxConfig
+from sandbox.config import SandboxConfig, knob_docs
 from service.processes import free_port, spawn, wait_http, wait_until
 
 
@@ -79,3 +79,17 @@ def test_runs_prints_ids_and_stops_cleanly_on_sigterm() -> None:
         assert child.process.returncode == 0
     finally:
         child.stop()
+
+
+def test_every_knob_says_what_it_means_in_the_help() -> None:
+    parser = argparse.ArgumentParser(prog="sandbox")
+    add_sandbox_arguments(parser)
+    by_dest = {action.dest: action for action in parser._actions}
+    docs = knob_docs()
+    for knob in dataclasses.fields(SandboxConfig):
+        meaning = docs.get(knob.name, "")
+        assert len(meaning.split()) >= 3, f"{knob.name} has no docstring under its field"
+        help_text = by_dest[knob.name].help or ""
+        assert help_text.startswith(meaning.replace("%", "%%")), knob.name
+    assert "(default: True)" in (by_dest["rate_limits"].help or "")
+    assert "Enforce Frame.io's per-endpoint leaky buckets" in parser.format_help()
