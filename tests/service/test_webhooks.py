@@ -14,6 +14,7 @@ from rq import Queue
 from starlette.testclient import TestClient
 
 from service.app import create_app
+from workers.ingest import activity
 from workers.ingest.inbox import Inbox
 from workers.settings import Settings, load_settings
 
@@ -101,6 +102,21 @@ def test_without_the_inbox_each_delivery_is_a_job_of_ids_only(redis_url: str, re
     jobs = Queue("autostack", connection=redis_client).get_jobs()
     assert [job.args for job in jobs] == [("acc", "file-1", "file.upload.completed"), ("acc", "file-1", "file.ready")]
     assert {job.func_name for job in jobs} == {"workers.ingest.jobs.handle_file_event"}
+
+
+@pytest.mark.parametrize("inbox", ["true", "false"])
+def test_an_accepted_delivery_is_noted_as_the_last_webhook_and_a_refused_one_is_not(
+    redis_url: str, redis_client: redis.Redis, inbox: str
+) -> None:
+    settings = load_settings({"REDIS_URL": redis_url, "FRAMEIO_WEBHOOK_SECRETS": SECRET, "AUTOSTACK_INBOX": inbox})
+    with TestClient(create_app(settings)) as web:
+        body = event()
+        assert web.post("/webhooks/frameio", content=body, headers=signed_headers(body, "wrong")).status_code == 401
+        assert activity.read(redis_client).last_webhook_at is None
+        before = time.time()
+        assert web.post("/webhooks/frameio", content=body, headers=signed_headers(body)).status_code == 202
+    noted = activity.read(redis_client).last_webhook_at
+    assert noted is not None and noted >= before - 1  # Redis's clock on the inbox path, ms precision
 
 
 def test_the_older_secret_still_verifies_during_rotation(client: TestClient, redis_client: redis.Redis) -> None:
