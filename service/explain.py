@@ -79,7 +79,8 @@ def explain_file(client: redis.Redis, file_id: str, out: TextIO, as_json: bool =
         for d in history:
             row: dict[str, str | int | None] = {"at": utc_iso(d.at), "event": d.event, "outcome": d.outcome}
             row |= {"name": d.name}
-            row |= {"group_key": d.group_key, "version": d.version, "rule": d.rule, "code": d.code, "reason": d.reason}
+            row |= {"group_key": d.group_key or None, "version": d.version, "rule": d.rule, "code": d.code}
+            row |= {"reason": d.reason}
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         return 0
     rows = [

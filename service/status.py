@@ -122,7 +122,7 @@ def print_status(facts: dict[str, Any], out: TextIO) -> None:
     sweep = facts["last_sweep"]
     swept = f"{_when(sweep['at'])}, {sweep['queued']} job(s) queued" if sweep["at"] else "none in the last 7 days"
     print(f"last sweep: {swept}", file=out)
-    print(f"last {len(facts['decisions'])} decision(s):", file=out)
+    print(f"last {len(facts['decisions'])} decisions:", file=out)
     for decision in facts["decisions"]:
         who = decision["name"] or decision["file_id"]
         print(f"  {_when(decision['at'])}  {decision['outcome']:<9} {who}: {decision['reason']}", file=out)

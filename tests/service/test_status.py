@@ -35,7 +35,7 @@ def test_last_zero_shows_no_decisions_and_no_traceback(redis_url: str, redis_cli
     busy(redis_client)
     code, out, err = status(redis_url, "--last", "0")
     assert (code, err) == (0, "")
-    assert "last 0 decision(s):" in out and "a_v2.mov" not in out
+    assert "last 0 decisions:" in out and "a_v2.mov" not in out
 
 
 def test_a_negative_last_is_a_usage_error(redis_url: str) -> None:
