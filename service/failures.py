@@ -60,8 +60,10 @@ def failure_for(exc: BaseException) -> Failure:
         return _redis(exc)
     if isinstance(exc, FrameioError):
         return _frameio(exc)
-    if isinstance(exc, httpx.HTTPError | OSError):
+    if isinstance(exc, httpx.HTTPError):
         return _unreachable("the server", exc, "check the URL settings and the network")
+    if isinstance(exc, OSError):
+        return _os(exc)
     return Failure(f"unexpected error ({type(exc).__name__})", "run again with --debug for the traceback; report it")
 
 
@@ -136,6 +138,12 @@ def _unreachable(who: str, exc: BaseException, fix: str) -> Failure:
         if isinstance(link, OSError) and link.errno is not None:
             return Failure(f"{who} cannot be reached ({link.strerror or type(link).__name__})", fix)
     return Failure(f"{who} cannot be reached ({_innermost(exc)})", fix)
+
+
+def _os(exc: OSError) -> Failure:
+    """A file that cannot be read or written."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return Failure(f"{exc.strerror or type(exc).__name__}{where}", "check the path and its permissions")
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, TextIO
 
 import redis
@@ -91,7 +92,7 @@ def undo_main(
     if args.clear:
         return _clear(client, args, settings, out)
     settings.require_frameio_credentials()
-    undoer = _undoer(rt, Steps(out, "undo", terminal=False))
+    undoer = Undoer(rt.frameio(), rt.memory(), rt.rules, lock=rt.locks().hold)
     asker = Asker(args.by or os_user(), args.reason, settings.autostack_decision_log_max)
     if args.file:
         return _undo_file(undoer, client, args, asker, out, err)
@@ -109,10 +110,10 @@ def unstack_main(
     account = resolve_account(client, args.account)
     if account is None:
         return _usage(err, "unstack", "cannot tell the Frame.io account: pass --account")
-    with Steps(out, "unstack") as reading:
-        undoer = _undoer(rt, reading)
-        reading.note(f"reading version stack {args.stack} from Frame.io")
-        plan = undoer.plan_unstack(account, args.stack)
+    undoer = Undoer(rt.frameio(), rt.memory(), rt.rules, lock=rt.locks().hold)
+    plan = _planned(
+        undoer, out, "unstack", f"version stack {args.stack}", partial(undoer.plan_unstack, account, args.stack)
+    )
     asker = Asker(args.by or os_user(), args.reason, settings.autostack_decision_log_max)
     return _run(undoer, plan, asker, args.dry_run, out, strict=True)
 
@@ -123,7 +124,8 @@ def _undo_file(
     account = resolve_account(client, args.account, args.file)
     if account is None:
         return _usage(err, "undo", "cannot tell the Frame.io account of this file: pass --account")
-    return _run(undoer, undoer.plan_file(account, args.file), asker, args.dry_run, out, strict=True)
+    plan = _planned(undoer, out, "undo", f"file {args.file}", partial(undoer.plan_file, account, args.file))
+    return _run(undoer, plan, asker, args.dry_run, out, strict=True)
 
 
 def _undo_window(
@@ -142,7 +144,8 @@ def _undo_window(
     entries = [JournalEntry(entry.account_id or fallback or "", entry.write) for entry in entries]
     when = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     out.write(f"{len(entries)} autostack write(s) since {when}{_in_folder(args.folder)}, newest first\n")
-    return _run(undoer, undoer.plan_window(entries), asker, args.dry_run, out, strict=False)
+    plan = _planned(undoer, out, "undo", "the stacks of those writes", partial(undoer.plan_window, entries))
+    return _run(undoer, plan, asker, args.dry_run, out, strict=False)
 
 
 def _run(undoer: Undoer, plan: UndoPlan, asker: Asker, dry_run: bool, out: TextIO, *, strict: bool) -> int:
@@ -189,8 +192,12 @@ def step_text(step: StepResult) -> str:
     return f"{step.status} {step.move.name} ({step.move.file_id}){detail}"
 
 
-def _undoer(rt: Runtime, steps: Steps) -> Undoer:
-    return Undoer(rt.frameio(), rt.memory(), rt.rules, lock=rt.locks().hold, on_wait=_waits(steps))
+def _planned(undoer: Undoer, out: TextIO, command: str, what: str, plan: Callable[[], UndoPlan]) -> UndoPlan:
+    """``plan()``, saying what it reads and each wait (reading a large stack can take minutes)."""
+    with Steps(out, command) as reading:
+        undoer.on_wait = _waits(reading)
+        reading.note(f"reading {what} from Frame.io")
+        return plan()
 
 
 def _waits(steps: Steps) -> OnWait:

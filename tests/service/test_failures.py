@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from service.failures import failure_for
-from service.processes import free_port, start_redis
+from service.processes import autostack_argv, free_port, start_redis
 from tests.service.conftest import run_autostack
 from workers.frameio.errors import NotFound, ServerError, Unauthorized
 
@@ -125,9 +125,22 @@ def test_debug_shows_the_traceback(where: str, closed_port_url: str, redis_url: 
         (NotFound("show_folder", 404), "knows no such resource", 1),
         (ServerError("show_folder", 503), "answered HTTP 503", 1),
         (ValueError("boom"), "unexpected error (ValueError)", 1),
+        (PermissionError(13, "Permission denied", "/etc/rules.toml"), "Permission denied (/etc/rules.toml)", 1),
     ],
 )
 def test_frameio_answers_and_the_unforeseen_get_one_line(error: Exception, words: str, code: int) -> None:
     failure = failure_for(error)
     assert words in failure.line("x") and failure.exit_code == code
     assert "\n" not in failure.line("x")
+
+
+def test_output_cut_short_by_its_reader_ends_quietly() -> None:
+    reader = subprocess.Popen(["head", "-1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    names = [f"shot{n:04d}_v1.mov" for n in range(5000)]  # more than a pipe holds
+    writer = subprocess.run(
+        autostack_argv("explain", *names), stdout=reader.stdin, stderr=subprocess.PIPE, timeout=120, check=False
+    )
+    assert reader.stdin is not None
+    reader.stdin.close()
+    reader.wait(timeout=60)
+    assert writer.returncode == 1 and writer.stderr == b""
