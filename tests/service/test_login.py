@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
+import re
 import socket
 import threading
 from urllib.parse import parse_qs, urlsplit
@@ -100,6 +102,12 @@ def test_login_through_the_local_listener_stores_the_sign_in_and_status_names_th
     status = io.StringIO()
     run_status(settings, status)
     assert "a user sign-in, acting as Editor" in status.getvalue() and "; ok;" in status.getvalue()
+    assert re.search(r"access token expires \S+ \S+ UTC \(in \d+ min", status.getvalue())
+    as_json = io.StringIO()
+    run_status(settings, as_json, as_json=True)
+    sign_in = json.loads(as_json.getvalue())["sign_in"]
+    assert (sign_in["mode"], sign_in["state"]) == ("user", "ok")
+    assert sign_in["token_expires_at"].endswith("+00:00")  # the token's expiry, in UTC
 
 
 def test_a_pasted_redirect_signs_a_public_client_in_with_pkce(
