@@ -279,7 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. A failure is one line naming its cause and fix (service.failures), exit
     1 or 2; its traceback only with --debug."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", datefmt=LOG_TIME)
-    logging.Formatter.converter = time.gmtime  # every time the CLI prints is UTC, zone shown
+    for handler in logging.getLogger().handlers:
+        if handler.formatter is not None:
+            handler.formatter.converter = time.gmtime  # every time the CLI prints is UTC, zone shown
     logging.getLogger("httpx").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:

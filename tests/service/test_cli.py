@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +140,25 @@ def test_a_worker_with_a_bad_rules_file_stops_at_start_up_naming_the_key(
     assert main(["worker"]) == 2
     err = capsys.readouterr().err
     assert "AUTOSTACK_RULES" in err and "last_token_wins" in err and "line 3" in err
+
+
+def test_the_clis_log_lines_carry_utc_times_whatever_the_local_zone() -> None:
+    script = (
+        "import logging, time\n"
+        "from service.cli import main\n"
+        "main(['explain', 'a_v1.mov'])\n"
+        "logging.getLogger('probe').info('hello')\n"
+        "print(time.strftime('%H', time.gmtime()), time.strftime('%H', time.localtime()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "TZ": "Asia/Kathmandu"},  # +05:45: no hour of it matches UTC's
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    utc_hour, local_hour = done.stdout.splitlines()[-1].split()
+    assert utc_hour != local_hour
+    line = next(line for line in done.stderr.splitlines() if line.endswith("INFO probe hello"))
+    assert re.fullmatch(rf"\d{{4}}-\d\d-\d\d {utc_hour}:\d\d:\d\d UTC INFO probe hello", line)
