@@ -115,7 +115,7 @@ def unstack_main(
         undoer, out, "unstack", f"version stack {args.stack}", partial(undoer.plan_unstack, account, args.stack)
     )
     asker = Asker(args.by or os_user(), args.reason, settings.autostack_decision_log_max)
-    return _run(undoer, plan, asker, args.dry_run, out, strict=True)
+    return _run(undoer, plan, asker, args.dry_run, out, strict=True, command="unstack")
 
 
 def _undo_file(
@@ -125,7 +125,7 @@ def _undo_file(
     if account is None:
         return _usage(err, "undo", "cannot tell the Frame.io account of this file: pass --account")
     plan = _planned(undoer, out, "undo", f"file {args.file}", partial(undoer.plan_file, account, args.file))
-    return _run(undoer, plan, asker, args.dry_run, out, strict=True)
+    return _run(undoer, plan, asker, args.dry_run, out, strict=True, command="undo")
 
 
 def _undo_window(
@@ -145,10 +145,12 @@ def _undo_window(
     when = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     out.write(f"{len(entries)} autostack write(s) since {when}{_in_folder(args.folder)}, newest first\n")
     plan = _planned(undoer, out, "undo", "the stacks of those writes", partial(undoer.plan_window, entries))
-    return _run(undoer, plan, asker, args.dry_run, out, strict=False)
+    return _run(undoer, plan, asker, args.dry_run, out, strict=False, command="undo")
 
 
-def _run(undoer: Undoer, plan: UndoPlan, asker: Asker, dry_run: bool, out: TextIO, *, strict: bool) -> int:
+def _run(
+    undoer: Undoer, plan: UndoPlan, asker: Asker, dry_run: bool, out: TextIO, *, strict: bool, command: str
+) -> int:
     """Show the plan; apply it unless a dry run. ``strict``: a refusal is a failure (exit 1)."""
     print_plan(plan, out)
     refused = 1 if strict and plan.refusals else 0
@@ -158,7 +160,7 @@ def _run(undoer: Undoer, plan: UndoPlan, asker: Asker, dry_run: bool, out: TextI
         out.write("dry run: nothing moved\n")
         return refused
 
-    with Steps(out, "moves", len(plan.moves)) as steps:
+    with Steps(out, command, len(plan.moves)) as steps:
         undoer.on_wait = _waits(steps)
         report = undoer.apply(plan, asker, lambda done, total, step: steps.advance(step_text(step)))
     print_report(report, out)
