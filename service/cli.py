@@ -12,9 +12,13 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from workers.logs import configure_logging
 from workers.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    import redis
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -27,11 +31,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.metrics_port import start_metrics
     from service.serving import GracefulServer
 
     settings = _settings()
     configure_logging(settings.autostack_log_format)
     app = create_app(settings)
+    _warn_about_redis(app.state.webhooks.redis)
+    metrics_server = start_metrics(app.state.webhooks)
     config = uvicorn.Config(
         app,
         host=args.host,
@@ -42,8 +49,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,  # keep the JSON logging configured above
     )
     server = GracefulServer(config)
-    server.run()
+    try:
+        server.run()
+    finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
     return 0 if server.started else 1
+
+
+def _warn_about_redis(client: redis.Redis) -> None:
+    """One loud warning line when Redis may lose autostack's work (``autostack doctor`` fails it)."""
+    from workers.tools.doctor import durability_warning
+
+    warning = durability_warning(client)
+    if warning is not None:
+        logging.getLogger("autostack.redis").warning(warning)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -52,7 +72,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     configure_logging(settings.autostack_log_format)
-    return run_worker(settings, burst=args.burst, name=args.name)
+    return run_worker(settings, burst=args.burst, name=args.name, on_start=_warn_about_redis)
 
 
 def _stop_quietly_until_rq_listens() -> None:

@@ -14,7 +14,7 @@ import time
 import redis
 from rq import Queue
 
-from workers import runtime
+from workers import metrics, runtime
 from workers.frameio.models import Asset
 from workers.ingest.inbox import Inbox, accounts_with_entries
 from workers.ingest.queue import enqueue_drain, enqueue_file_event, schedule_sweep
@@ -62,6 +62,7 @@ def sweep() -> int:
             queued += _sweep_folder(rt, queue, account_id, folder_id)
     finally:
         schedule_sweep(queue, settings.autostack_sweep_interval_s)
+    metrics.stamp(client, "autostack_sweep_last_run_timestamp_seconds", time.time())
     log.info("sweep queued %d job(s)", queued)
     return queued
 
