@@ -31,8 +31,21 @@ lint: $(STAMP)          ## ruff, formatting, mypy --strict
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-deploy-check: $(STAMP)  ## render and validate the Kubernetes, compose, Dockerfile and dashboard files offline
-	$(BIN)/python deploy/validate.py --require-tools
+# Offline, with maintained tools (each must be installed: a missing one fails the target), then
+# autostack's own contract tests. kubectl renders the kustomizations; kubernetes-validate checks
+# them against the Kubernetes schemas; hadolint lints the Dockerfile; check-jsonschema checks compose
+# against the Compose spec; promtool checks the alert rules and runs their unit tests.
+RENDERED := $(VENV)/rendered
+deploy-check: $(STAMP)  ## the deploy files through kubernetes-validate, hadolint, check-jsonschema, promtool; then tests/deploy
+	@mkdir -p $(RENDERED)
+	kubectl kustomize deploy/k8s/base > $(RENDERED)/base.yaml
+	kubectl kustomize deploy/k8s/overlays/production > $(RENDERED)/production.yaml
+	$(BIN)/kubernetes-validate --strict --quiet -k 1.32.0 $(RENDERED)/base.yaml $(RENDERED)/production.yaml
+	$(BIN)/hadolint --failure-threshold warning Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
+	promtool check rules deploy/prometheus/autostack-alerts.yaml
+	cd deploy/prometheus && promtool test rules tests.yaml
+	$(BIN)/python -m pytest tests/deploy -q
 
 bench: $(STAMP)         ## benchmarks with ratios against a baseline measured in the same run
 	$(BIN)/python -m tests.bench
