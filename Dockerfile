@@ -5,21 +5,27 @@
 #
 #   docker build -t autostack:0.1.0 --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse HEAD)" .
 #
+# Reproducible: every dependency is installed from requirements/runtime.lock, pinned with hashes
+# (`make lock` writes it), so two builds a month apart install the same versions. Pin the base image
+# by digest as well (PYTHON_IMAGE=python:3.11-slim@sha256:...) for a byte-for-byte rebuild.
+#
 # No secret is read at build time: FRAMEIO_TOKEN, FRAMEIO_CLIENT_SECRET and FRAMEIO_WEBHOOK_SECRETS
 # come from the environment at run time (a Kubernetes Secret or the compose .env file).
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
-# ---- build: one wheel for autostack and one for each of its dependencies ------------------------
+# ---- build: the locked dependencies' wheels (hash-checked), and autostack's own wheel ------------
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
+COPY requirements/runtime.lock requirements/runtime.lock
+RUN pip wheel --no-cache-dir --require-hashes --wheel-dir /wheels -r requirements/runtime.lock
 COPY pyproject.toml README.md ./
 COPY service/ service/
 COPY workers/ workers/
 COPY sandbox/ sandbox/
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 # ---- runtime: the wheels installed, no compiler, no source tree, a fixed non-root user ---------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -44,9 +50,12 @@ RUN groupadd --system --gid 10001 autostack \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
             --shell /usr/sbin/nologin autostack
 
-# The wheels are bind-mounted from the build stage, so they never become a layer of this image.
+# The wheels are bind-mounted from the build stage, so they never become a layer of this image. The
+# dependencies are installed against the lock's hashes; autostack's wheel adds no dependency of its own.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/autostack-*.whl
+    --mount=type=bind,from=build,source=/src/requirements,target=/requirements \
+    pip install --no-cache-dir --no-index --find-links=/wheels --require-hashes -r /requirements/runtime.lock \
+ && pip install --no-cache-dir --no-index --no-deps /wheels/frameio_autostack-*.whl
 
 WORKDIR /app
 USER 10001:10001

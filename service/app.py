@@ -11,15 +11,12 @@ from rq import Queue
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service.webhooks import WebhookContext, receive
-from workers import credentials, metrics
-from workers.ingest.inbox import inbox_files
+from workers import credentials
 from workers.settings import Settings
-
-PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def web_redis(settings: Settings) -> redis.Redis:
@@ -53,27 +50,6 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": status, "redis": "up", "frameio": credential.view(time.time())})
 
 
-async def metrics_endpoint(request: Request) -> PlainTextResponse:
-    context: WebhookContext = request.app.state.webhooks
-    return PlainTextResponse(await run_in_threadpool(_metrics_text, context), media_type=PROMETHEUS_TEXT)
-
-
-def _metrics_text(context: WebhookContext) -> str:
-    extra = {metrics.series("autostack_webhooks_total", outcome=key): float(n) for key, n in context.outcomes.items()}
-    extra["autostack_enqueue_failures_total"] = float(context.outcomes.get("unavailable", 0))
-    try:
-        stored: dict[bytes, bytes] = context.redis.hgetall(metrics.HASH)  # type: ignore[assignment]
-        now = time.time()
-        gauges = {
-            metrics.series("autostack_queue_depth", queue=context.queue.name): float(context.queue.count),
-            "autostack_inbox_files": float(inbox_files(context.redis)),
-            **credentials.gauges(credentials.inspect(context.settings, context.redis, now), now),
-        }
-    except redis.RedisError:
-        stored, gauges = {}, {}
-    return metrics.render(stored, extra, gauges)
-
-
 def create_app(settings: Settings, redis_client: redis.Redis | None = None) -> Starlette:
     settings.require_webhook_secrets()
     client = redis_client or web_redis(settings)
@@ -82,7 +58,6 @@ def create_app(settings: Settings, redis_client: redis.Redis | None = None) -> S
             Route("/webhooks/frameio", receive, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics_endpoint, methods=["GET"]),
         ]
     )
     app.state.webhooks = WebhookContext(settings, client, Queue(settings.autostack_queue, connection=client))

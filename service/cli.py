@@ -13,9 +13,14 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from service import __version__
 from workers.logs import configure_logging
 from workers.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    import redis
 
 Command = Callable[[argparse.Namespace], int]
 DEBUG_HELP = "show the traceback of a failure instead of one line"
@@ -30,11 +35,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.metrics_port import start_metrics
     from service.serving import GracefulServer
 
     settings = _settings()
     configure_logging(settings.autostack_log_format)
     app = create_app(settings)
+    _warn_about_redis(app.state.webhooks.redis)
+    metrics_server = start_metrics(app.state.webhooks)
     config = uvicorn.Config(
         app,
         host=args.host,
@@ -45,8 +53,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,  # keep the JSON logging configured above
     )
     server = GracefulServer(config)
-    server.run()
+    try:
+        server.run()
+    finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
     return 0 if server.started else 1
+
+
+def _warn_about_redis(client: redis.Redis) -> None:
+    """One loud warning line when Redis may lose autostack's work (``autostack doctor`` fails it)."""
+    from workers.tools.doctor import durability_warning
+
+    warning = durability_warning(client)
+    if warning is not None:
+        logging.getLogger("autostack.redis").warning(warning)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -55,7 +76,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     configure_logging(settings.autostack_log_format)
-    return run_worker(settings, burst=args.burst, name=args.name)
+    return run_worker(settings, burst=args.burst, name=args.name, on_start=_warn_about_redis)
 
 
 def _stop_quietly_until_rq_listens() -> None:
@@ -251,6 +272,7 @@ def _add_webhooks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autostack", description="Stack Frame.io uploads by their names.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands = (
         _add_serve,

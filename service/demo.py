@@ -36,6 +36,7 @@ EXPECTED_LOOSE = ["A004C010_20230610_R1JL.mov", "Client notes.mov"]
 def run_demo(keep_logs: bool = False, out: TextIO = sys.stdout) -> int:
     print("Starting redis-server, the Frame.io sandbox, the service and a worker ...", file=out)
     stack = LocalStack.start(workers=1, sandbox_config={"transcode_delay_s": 0.5})
+    print(f"  webhooks at {stack.service_url}/webhooks/frameio, metrics at {stack.metrics_url}", file=out)
     try:
         folder_id = stack.create_folder("Demo")
         late = "shot020_comp_v002.mov"

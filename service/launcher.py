@@ -32,6 +32,7 @@ class LocalStack:
     redis_url: str
     sandbox_url: str
     service_url: str = ""
+    metrics_url: str = ""  # the service's metrics listener (AUTOSTACK_METRICS_ADDRESS), apart from service_url
     state: dict[str, str] = field(default_factory=dict)
     secret: str = ""
     webhook_id: str = ""
@@ -92,10 +93,14 @@ class LocalStack:
 
     def _start_service(self, env: Mapping[str, str]) -> None:
         port = self.service_url.rsplit(":", 1)[1]
+        metrics_address = f"127.0.0.1:{free_port()}"
+        self.metrics_url = f"http://{metrics_address}/metrics"
         argv = autostack_argv("serve", "--port", port, "--log-level", "warning")
+        env = {"AUTOSTACK_METRICS_ADDRESS": metrics_address, **env}
         child = spawn("service", argv, {**self.env(), **env}, self.workdir)
         self.children.append(child)
         wait_http(child, f"{self.service_url}/healthz")
+        wait_http(child, self.metrics_url)
 
     def add_worker(self, env: Mapping[str, str] | None = None) -> Child:
         """Start a worker and wait until it listens on the queue (or has exited)."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import redis
 from rq import Worker
 from rq.job import Job
 
@@ -36,10 +39,18 @@ class AutostackWorker(Worker):
         return max(1, ttl - 60 + self.abandoned_grace_s)
 
 
-def run_worker(settings: Settings, *, burst: bool = False, name: str | None = None) -> int:
+def run_worker(
+    settings: Settings,
+    *,
+    burst: bool = False,
+    name: str | None = None,
+    on_start: Callable[[redis.Redis], None] | None = None,
+) -> int:
     settings.require_frameio_credentials()
     rt = runtime.Runtime(settings, rules_for(settings))
     runtime.install(rt)
+    if on_start is not None:
+        on_start(rt.redis())
     worker = AutostackWorker(
         [rt.queue()],
         name=name,

@@ -1,9 +1,11 @@
-"""Metrics every process keeps in Redis, and their Prometheus text rendering.
+"""Metrics every process keeps in Redis, and the ``prometheus_client`` collector that renders them.
 
 Workers come and go (RQ forks a work horse per job, KEDA scales the pods), so counters live in
-one Redis hash that every process increments and the web tier renders at ``/metrics``: scrape
-only the web pods. A web pod's own answers while Redis is down cannot be counted in Redis; those
-are kept in the pod and added to its rendering.
+one Redis hash that every process increments and the web tier's metrics port renders (its own
+listener, ``AUTOSTACK_METRICS_ADDRESS``, not the public webhook port): scrape only the web pods.
+A web pod's webhook answers are kept in the pod (they matter most while Redis is down) and added
+to its rendering. So every web pod renders the same Redis-kept series, and alert rules take
+``max`` of those across pods and ``sum`` only of the pod-local ones.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import httpx
 import redis
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
 from workers.frameio.client import CallObserver
 
@@ -28,6 +33,11 @@ HELP = {
     "autostack_enqueue_failures_total": ("counter", "Deliveries answered 503 because Redis could not take the job."),
     "autostack_queue_depth": ("gauge", "Jobs waiting in the queue."),
     "autostack_inbox_files": ("gauge", "Files accepted and waiting in the accounts' inboxes for a drain."),
+    "autostack_inbox_oldest_age_seconds": ("gauge", "Age of the oldest file waiting in any account's inbox."),
+    "autostack_backlog": (
+        "gauge",
+        "The work waiting and in hand, by part: inbox files, queued, scheduled and running jobs (KEDA scales on it).",
+    ),
     "autostack_jobs_total": ("counter", "Jobs by outcome."),
     "autostack_job_duration_seconds": ("histogram", "Job run time."),
     "autostack_frameio_calls_total": ("counter", "Frame.io calls by endpoint and status (none: no answer)."),
@@ -41,9 +51,13 @@ HELP = {
         "The Frame.io credential's state (1 for the current one): ok, expiring, expired, rejected, logged_out.",
     ),
     "autostack_frameio_token_expires_in_seconds": ("gauge", "Seconds until the Frame.io access token expires."),
+    "autostack_sweep_last_run_timestamp_seconds": ("gauge", "When the reconciliation sweep last finished (Unix time)."),
 }
 
 _LABEL = re.compile(r"[^A-Za-z0-9_.:/+-]")
+_PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="([^"]*)"')
+#: What a scrape reads: the series stored in Redis, this process's own additions, the gauges.
+Snapshot = tuple[Mapping[bytes, bytes], Mapping[str, float], Mapping[str, float]]
 
 
 def series(name: str, **labels: str) -> str:
@@ -63,6 +77,14 @@ def add(client: redis.Redis, increments: Mapping[str, float]) -> None:
         for field, amount in increments.items():
             pipe.hincrbyfloat(HASH, field, amount)
         pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("metrics not recorded: %s", type(exc).__name__)
+
+
+def stamp(client: redis.Redis, field: str, value: float) -> None:
+    """Set a gauge kept in Redis (a time, say); a metrics failure never fails the caller."""
+    try:
+        client.hset(HASH, field, value)
     except redis.RedisError as exc:
         log.warning("metrics not recorded: %s", type(exc).__name__)
 
@@ -112,17 +134,38 @@ class CallCounter:
         return increments
 
 
+class RedisCollector(Collector):
+    """A ``prometheus_client`` collector of the series kept in Redis, this process's extras and the
+    gauges read at scrape time; ``read`` returns those three (empty when Redis does not answer)."""
+
+    def __init__(self, read: Callable[[], Snapshot]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[Metric]:
+        stored, extra, gauges = self.read()
+        values: dict[str, float] = {key.decode(): float(value) for key, value in stored.items()}
+        for key, value in extra.items():
+            values[key] = values.get(key, 0.0) + value
+        values.update(gauges)
+        for name, (kind, text) in HELP.items():
+            family = Metric(name.removesuffix("_total") if kind == "counter" else name, text, kind)
+            for key in _sorted_series(values, name):
+                sample, labels = parse_series(key)
+                family.add_sample(sample, labels, values[key])
+            yield family
+
+
 def render(stored: Mapping[bytes, bytes], extra: Mapping[str, float], gauges: Mapping[str, float]) -> str:
     """Prometheus text exposition of the stored series, this process's extras and the gauges."""
-    values: dict[str, float] = {key.decode(): float(value) for key, value in stored.items()}
-    for key, value in extra.items():
-        values[key] = values.get(key, 0.0) + value
-    values.update(gauges)
-    lines: list[str] = []
-    for name, (kind, text) in HELP.items():
-        lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
-        lines += [f"{key} {_number(values[key])}" for key in _sorted_series(values, name)]
-    return "\n".join(lines) + "\n"
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RedisCollector(lambda: (stored, extra, gauges)))
+    return generate_latest(registry).decode()
+
+
+def parse_series(key: str) -> tuple[str, dict[str, str]]:
+    """The name and labels of a hash field written by :func:`series`."""
+    name, _, body = key.partition("{")
+    return name, dict(_PAIR.findall(body))
 
 
 def _sorted_series(values: Iterable[str], name: str) -> list[str]:
@@ -138,7 +181,3 @@ def _bucket_order(key: str) -> tuple[str, float]:
         return (key, 0.0)
     bound = _bound_of(key)
     return (key.split('le="', 1)[0], float("inf") if bound == "+Inf" else float(bound))
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if value.is_integer() else repr(value)

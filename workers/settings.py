@@ -26,6 +26,14 @@ NO_CREDENTIALS = (
 )
 
 
+def metrics_listen(address: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9464`` for IPv6) as (host, port); ValueError when malformed."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must be host:port, e.g. 0.0.0.0:9464 (empty: no metrics listener)")
+    return host.strip("[]"), int(port)
+
+
 class ConfigError(Exception):
     """A configuration value is missing or malformed; the message names it."""
 
@@ -64,6 +72,9 @@ class Settings(BaseSettings):
     frameio_webhook_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = ()
 
     autostack_log_format: Literal["json", "text"] = "json"
+    # Where `autostack serve` publishes /metrics (host:port), apart from the public webhook port;
+    # empty: no metrics listener. Kubernetes sets 0.0.0.0:9464 so Prometheus can scrape the pod.
+    autostack_metrics_address: str = "127.0.0.1:9464"
     autostack_rules: Path | None = None
     autostack_dry_run: bool = False
     autostack_queue: str = Field(default="autostack", min_length=1)
@@ -137,6 +148,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("autostack_metrics_address")
+    @classmethod
+    def _metrics_address(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            metrics_listen(value)  # raises ValueError naming what is wrong
+        return value
 
     @field_validator("redis_url")
     @classmethod

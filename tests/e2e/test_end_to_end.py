@@ -83,7 +83,7 @@ def test_the_head_of_the_stack_is_the_highest_version(
 
 
 def scraped(local_stack: LocalStack) -> dict[str, float]:
-    text = httpx.get(f"{local_stack.service_url}/metrics", timeout=5).text
+    text = httpx.get(local_stack.metrics_url, timeout=5).text
     values = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
@@ -109,3 +109,6 @@ def test_metrics_count_what_happened(local_stack: LocalStack, folder: str, wait_
     assert grew("autostack_job_duration_seconds_count") >= 3
     assert after['autostack_queue_depth{queue="autostack"}'] == 0
     assert after["autostack_inbox_files"] == 0
+    assert after['autostack_backlog{part="inbox"}'] == 0 and after['autostack_backlog{part="queued"}'] == 0
+    # The public webhook port publishes no metrics: they are on their own listener.
+    assert httpx.get(f"{local_stack.service_url}/metrics", timeout=5).status_code == 404

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from service.launcher import LocalStack
@@ -49,6 +51,10 @@ def test_the_sweep_stacks_a_file_whose_webhooks_never_arrived(sweeping_stack: Lo
     finally:
         client.close()
     assert swept and swept[0].outcome == "stacked"  # newest first; a coalescing wait may precede it
+    # The sweep says when it last finished (the alert AutostackSweepNotRun reads it).
+    scraped = httpx.get(stack.metrics_url, timeout=5).text
+    (stamp,) = [line for line in scraped.splitlines() if line.startswith("autostack_sweep_last_run_timestamp_seconds ")]
+    assert time.time() - float(stamp.split()[1]) < 60
 
 
 @pytest.fixture(scope="module")

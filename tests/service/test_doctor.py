@@ -40,16 +40,28 @@ def aof_redis_url() -> Iterator[str]:
         child.stop()
 
 
-@pytest.fixture(scope="module")
-def no_config_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Redis that refuses CONFIG, as managed ones do."""
-    conf = tmp_path_factory.mktemp("redis") / "redis.conf"
-    conf.write_text(f'dir {conf.parent}\nsave ""\nrename-command CONFIG ""\n')
+def _locked_down_redis(directory: Path, settings: str) -> Iterator[str]:
+    conf = directory / "redis.conf"
+    conf.write_text(f'dir {directory}\nsave ""\n{settings}')
     child, url = start_redis(config=conf)
     try:
         yield url
     finally:
         child.stop()
+
+
+@pytest.fixture(scope="module")
+def no_config_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis that refuses CONFIG, as managed ones do, but answers INFO (and evicts)."""
+    settings = 'rename-command CONFIG ""\nappendonly yes\nmaxmemory-policy allkeys-lru\n'
+    yield from _locked_down_redis(tmp_path_factory.mktemp("redis"), settings)
+
+
+@pytest.fixture(scope="module")
+def no_config_no_info_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis that refuses both CONFIG and INFO: nothing can be checked."""
+    settings = 'rename-command CONFIG ""\nrename-command INFO ""\n'
+    yield from _locked_down_redis(tmp_path_factory.mktemp("redis"), settings)
 
 
 def webhook(sandbox: InProcessSandbox, url: str = URL, events: list[str] = EVENTS) -> str:
@@ -169,9 +181,19 @@ def test_redis_without_aof_fails(sandbox: InProcessSandbox, redis_url: str) -> N
     assert (code, levels(report)["redis"], levels(report)["redis-aof"]) == (1, "ok", "fail")
 
 
-def test_redis_refusing_config_is_a_warning(sandbox: InProcessSandbox, no_config_redis_url: str) -> None:
+def test_redis_refusing_config_is_read_from_info(sandbox: InProcessSandbox, no_config_redis_url: str) -> None:
     webhook(sandbox)
     code, report = doctor(sandbox, no_config_redis_url)
+    assert (code, levels(report)["redis"], levels(report)["redis-aof"]) == (1, "ok", "ok")
+    assert levels(report)["redis-memory"] == "fail"  # allkeys-lru, read from INFO memory
+    assert "maxmemory-policy is allkeys-lru" in report
+
+
+def test_redis_refusing_config_and_info_is_a_warning(
+    sandbox: InProcessSandbox, no_config_no_info_redis_url: str
+) -> None:
+    webhook(sandbox)
+    code, report = doctor(sandbox, no_config_no_info_redis_url)
     assert (code, levels(report)["redis"]) == (0, "ok")
     assert levels(report)["redis-config"] == "warn"
 

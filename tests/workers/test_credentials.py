@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from starlette.testclient import TestClient
 
 from service.app import create_app
+from service.metrics_port import render_text as render_metrics
 from service.status import run_status
 from workers import credentials
 from workers.frameio.auth import StaticToken, Token, s2s_key
@@ -127,13 +128,13 @@ def test_readyz_metrics_and_status_name_an_expired_static_token(redis_url: str, 
     settings = load_settings({"REDIS_URL": redis_url, "FRAMEIO_TOKEN": token, "FRAMEIO_WEBHOOK_SECRETS": "whsec"})
     with TestClient(create_app(settings)) as web:
         ready = web.get("/readyz")
-        metrics = web.get("/metrics").text
+        metrics = render_metrics(web.app.state.webhooks)  # type: ignore[attr-defined]
     assert ready.status_code == 200  # still accepting deliveries into Redis
     body = ready.json()
     assert body["status"] == "degraded" and body["frameio"]["state"] == "expired"
     assert body["frameio"]["expires_in_s"] < 0
-    assert 'autostack_frameio_token_state{state="expired"} 1' in metrics
-    assert 'autostack_frameio_token_state{state="ok"} 0' in metrics
+    assert 'autostack_frameio_token_state{state="expired"} 1.0' in metrics
+    assert 'autostack_frameio_token_state{state="ok"} 0.0' in metrics
     assert "autostack_frameio_token_expires_in_seconds -" in metrics
     out = io.StringIO()
     assert run_status(settings, out) == 0

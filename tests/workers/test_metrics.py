@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from workers import metrics
 from workers.metrics import CallCounter, series
@@ -28,16 +29,25 @@ def test_counts_from_several_processes_add_up_and_render(redis_client: redis.Red
     metrics.add(redis_client, {series("autostack_jobs_total", outcome="stacked"): 1.0, **metrics.duration(7.0)})
     extra = {series("autostack_webhooks_total", outcome="queued"): 5.0}
     text = metrics.render(redis_client.hgetall(metrics.HASH), extra, {series("autostack_queue_depth", queue="q"): 3.0})  # type: ignore[arg-type]
-    lines = text.splitlines()
-    assert 'autostack_jobs_total{outcome="stacked"} 2' in lines
-    assert 'autostack_webhooks_total{outcome="queued"} 5' in lines
-    assert 'autostack_queue_depth{queue="q"} 3' in lines
-    assert 'autostack_job_duration_seconds_bucket{le="0.5"} 1' in lines
-    assert 'autostack_job_duration_seconds_bucket{le="10"} 2' in lines
-    assert "autostack_job_duration_seconds_count 2" in lines
-    assert "# TYPE autostack_job_duration_seconds histogram" in lines
-    buckets = [line for line in lines if line.startswith("autostack_job_duration_seconds_bucket")]
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families.values() for s in f.samples}
+    assert samples[("autostack_jobs_total", (("outcome", "stacked"),))] == 2
+    assert samples[("autostack_webhooks_total", (("outcome", "queued"),))] == 5
+    assert samples[("autostack_queue_depth", (("queue", "q"),))] == 3
+    assert samples[("autostack_job_duration_seconds_bucket", (("le", "0.5"),))] == 1
+    assert samples[("autostack_job_duration_seconds_bucket", (("le", "10"),))] == 2
+    assert samples[("autostack_job_duration_seconds_count", ())] == 2
+    assert families["autostack_job_duration_seconds"].type == "histogram"
+    assert families["autostack_jobs"].type == "counter"  # the parser names a counter without _total
+    buckets = [line for line in text.splitlines() if line.startswith("autostack_job_duration_seconds_bucket")]
     assert buckets[-1].startswith('autostack_job_duration_seconds_bucket{le="+Inf"}')
+
+
+def test_every_exported_name_is_declared_once_with_its_type() -> None:
+    text = metrics.render({}, {"autostack_jobs_total": 1.0}, {"autostack_inbox_files": 2.0})
+    assert "# TYPE autostack_jobs_total counter" in text.splitlines()
+    assert "# TYPE autostack_inbox_files gauge" in text.splitlines()
+    assert text.count("# TYPE autostack_jobs_total ") == 1
 
 
 def test_metrics_failures_never_fail_the_caller() -> None:

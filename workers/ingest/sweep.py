@@ -14,7 +14,7 @@ import time
 import redis
 from rq import Queue
 
-from workers import runtime
+from workers import metrics, runtime
 from workers.frameio.models import Asset
 from workers.ingest import activity
 from workers.ingest.inbox import Inbox, accounts_with_entries
@@ -64,6 +64,7 @@ def sweep() -> int:
     finally:
         schedule_sweep(queue, settings.autostack_sweep_interval_s)
     activity.note_sweep(client, time.time(), queued)
+    metrics.stamp(client, "autostack_sweep_last_run_timestamp_seconds", time.time())
     log.info("sweep queued %d job(s)", queued)
     return queued
 

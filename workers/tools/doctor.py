@@ -129,11 +129,47 @@ def redis_report(client: redis.Redis) -> list[Check]:
         client.ping()
     except redis.RedisError as exc:
         return [Check("redis", "fail", f"Redis does not answer at REDIS_URL ({type(exc).__name__})", "check REDIS_URL")]
+    return [Check("redis", "ok", "Redis answers"), *redis_durability(client)]
+
+
+def redis_durability(client: redis.Redis) -> list[Check]:
+    """AOF and the eviction policy, from ``INFO`` (most managed Redis allow it), else ``CONFIG GET``;
+    one warn when Redis answers neither (they could not be checked)."""
+    return redis_checks(redis_settings(client))
+
+
+def durability_warning(client: redis.Redis) -> str | None:
+    """The one loud line a process logs at start-up when Redis may lose autostack's work (no AOF,
+    an evicting policy) or could not be checked; None when it is safe or does not answer yet (the
+    process meets that on its own)."""
     try:
-        config = {key: _text(client.config_get(key).get(key)) for key in ("appendonly", "maxmemory-policy")}
+        checks = redis_durability(client)
+    except redis.RedisError:
+        return None
+    bad = [check for check in checks if check.level != "ok"]
+    if not bad:
+        return None
+    return "REDIS MAY LOSE WORK: " + "; ".join(f"{check.summary} (fix: {check.todo})" for check in bad)
+
+
+def redis_settings(client: redis.Redis) -> dict[str, str] | None:
+    """``appendonly`` and ``maxmemory-policy`` as CONFIG names them; None when Redis refuses both reads."""
+    found: dict[str, str] = {}
+    try:
+        persistence, memory = client.info("persistence"), client.info("memory")
     except redis.ResponseError:
-        return [Check("redis", "ok", "Redis answers"), *redis_checks(None)]
-    return [Check("redis", "ok", "Redis answers"), *redis_checks(config)]
+        persistence, memory = {}, {}
+    if "aof_enabled" in persistence:
+        found["appendonly"] = "yes" if int(persistence["aof_enabled"]) else "no"
+    if "maxmemory_policy" in memory:
+        found["maxmemory-policy"] = _text(memory["maxmemory_policy"])
+    for key in ("appendonly", "maxmemory-policy"):
+        if key not in found:
+            try:
+                found[key] = _text(client.config_get(key).get(key))
+            except redis.ResponseError:
+                return None
+    return found
 
 
 def _text(value: object) -> str:

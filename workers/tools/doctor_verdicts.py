@@ -160,7 +160,7 @@ def redis_checks(config: Mapping[str, str] | None) -> list[Check]:
             Check(
                 "redis-config",
                 "warn",
-                "Redis refuses CONFIG GET (a managed Redis?): AOF and the eviction policy can't be read",
+                "Redis refuses INFO and CONFIG GET (managed?): AOF and the eviction policy could not be checked",
                 "check in the provider's settings: appendonly yes, maxmemory-policy noeviction (README, Deployment)",
             )
         ]

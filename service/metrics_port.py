@@ -1,0 +1,68 @@
+"""The metrics listener: ``prometheus_client`` serving the Redis-kept series on its own address.
+
+The public webhook port answers Frame.io only; Prometheus scrapes ``AUTOSTACK_METRICS_ADDRESS``
+(a Service port of its own, scraped through the ServiceMonitor in the production overlay).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from wsgiref.simple_server import WSGIServer
+
+import redis
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
+
+from service.webhooks import WebhookContext
+from workers import credentials, metrics
+from workers.ingest.backlog import read_backlog
+from workers.settings import metrics_listen
+
+log = logging.getLogger("autostack.metrics")
+
+
+def snapshot(context: WebhookContext) -> metrics.Snapshot:
+    """What one scrape renders: the Redis series, this pod's webhook answers, the gauges read now."""
+    extra = {metrics.series("autostack_webhooks_total", outcome=key): float(n) for key, n in context.outcomes.items()}
+    extra["autostack_enqueue_failures_total"] = float(context.outcomes.get("unavailable", 0))
+    try:
+        stored: dict[bytes, bytes] = context.redis.hgetall(metrics.HASH)  # type: ignore[assignment]
+        backlog = read_backlog(context.redis, context.queue)
+        now = time.time()
+        gauges = {
+            metrics.series("autostack_queue_depth", queue=context.queue.name): float(backlog.queued),
+            "autostack_inbox_files": float(backlog.inbox),
+            "autostack_inbox_oldest_age_seconds": backlog.oldest_inbox_age_s,
+            **{metrics.series("autostack_backlog", part=part): float(n) for part, n in backlog.parts().items()},
+            **credentials.gauges(credentials.inspect(context.settings, context.redis, now), now),
+        }
+    except redis.RedisError:
+        stored, gauges = {}, {}
+    return stored, extra, gauges
+
+
+def registry_for(context: WebhookContext) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(metrics.RedisCollector(lambda: snapshot(context)))
+    return registry
+
+
+def render_text(context: WebhookContext) -> str:
+    """The text one scrape of the metrics listener answers."""
+    return generate_latest(registry_for(context)).decode()
+
+
+def start_metrics(context: WebhookContext) -> WSGIServer | None:
+    """Serve the metrics on ``AUTOSTACK_METRICS_ADDRESS`` in a thread; None when it is empty or
+    taken (one warning line: the webhook port matters more than the metrics)."""
+    address = context.settings.autostack_metrics_address
+    if not address:
+        return None
+    host, port = metrics_listen(address)
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry_for(context))
+    except OSError as exc:
+        log.warning("metrics not served: %s is unavailable (%s); set AUTOSTACK_METRICS_ADDRESS", address, exc.strerror)
+        return None
+    log.info("metrics served at http://%s/metrics", address)
+    return server
