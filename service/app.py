@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+from service.action_menu import MenuContext
+from service.actions import ActionContext, receive_action
 from service.webhooks import WebhookContext, receive
 from workers import credentials, metrics
 from workers.ingest.inbox import inbox_files
@@ -55,11 +57,14 @@ async def readyz(request: Request) -> JSONResponse:
 
 async def metrics_endpoint(request: Request) -> PlainTextResponse:
     context: WebhookContext = request.app.state.webhooks
-    return PlainTextResponse(await run_in_threadpool(_metrics_text, context), media_type=PROMETHEUS_TEXT)
+    actions: ActionContext = request.app.state.actions
+    text = await run_in_threadpool(_metrics_text, context, actions)
+    return PlainTextResponse(text, media_type=PROMETHEUS_TEXT)
 
 
-def _metrics_text(context: WebhookContext) -> str:
+def _metrics_text(context: WebhookContext, actions: ActionContext) -> str:
     extra = {metrics.series("autostack_webhooks_total", outcome=key): float(n) for key, n in context.outcomes.items()}
+    extra |= {metrics.series("autostack_actions_total", outcome=key): float(n) for key, n in actions.outcomes.items()}
     extra["autostack_enqueue_failures_total"] = float(context.outcomes.get("unavailable", 0))
     try:
         stored: dict[bytes, bytes] = context.redis.hgetall(metrics.HASH)  # type: ignore[assignment]
@@ -80,10 +85,13 @@ def create_app(settings: Settings, redis_client: redis.Redis | None = None) -> S
     app = Starlette(
         routes=[
             Route("/webhooks/frameio", receive, methods=["POST"]),
+            Route("/actions/frameio", receive_action, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
         ]
     )
-    app.state.webhooks = WebhookContext(settings, client, Queue(settings.autostack_queue, connection=client))
+    queue = Queue(settings.autostack_queue, connection=client)
+    app.state.webhooks = WebhookContext(settings, client, queue)
+    app.state.actions = ActionContext(MenuContext(settings, client, queue))
     return app
