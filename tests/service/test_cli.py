@@ -27,6 +27,7 @@ COMMANDS = [
     ["backfill"],
     ["webhooks"],
     ["webhooks", "register"],
+    ["actions", "register"],
     ["status"],
     ["undo"],
     ["unstack"],
