@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from rq import Queue
 
 from service.launcher import LocalStack
 from service.processes import autostack_argv
@@ -227,3 +228,29 @@ def test_under_a_slow_frameio_and_a_busy_queue_the_preview_still_answers_in_one_
     assert [attempt["status"] for attempt in answer["attempts"]] == [200]
     assert answer["shown"]["title"] == "Stack versions here: preview queued"
     local_stack.wait_idle(120)
+
+
+def test_frameio_retrying_a_step_it_gave_up_waiting_for_gets_the_first_answer_and_the_work_is_queued_once(
+    local_stack: LocalStack, folder: str
+) -> None:
+    local_stack.upload(folder, "rt010_v001.mov")
+    local_stack.upload(folder, "rt010_v002.mov")
+    local_stack.wait_idle(60, expected_deliveries=2 * len(local_stack.uploaded))
+    config = f"{local_stack.sandbox_url}/_sandbox/config"
+    knobs = {"latency_s": 2.5, "action_timeout_s": 1.0, "action_retry_s": 1.0}
+    httpx.patch(config, json=knobs, timeout=10).raise_for_status()
+    try:
+        record = local_stack.click("autostack.stack", folder, "folder", values=[{"where": "folder", "mode": "preview"}])
+    finally:
+        httpx.patch(config, json={"latency_s": 0.0, "action_timeout_s": 10.0}, timeout=10).raise_for_status()
+    local_stack.wait_idle(60)
+    attempts = record["screens"][1]["attempts"]
+    assert attempts[0]["error"] == "ReadTimeout" and attempts[-1]["status"] == 200
+    assert last(record)["title"] == "Stack versions here: preview"
+    client = local_stack.redis()
+    try:
+        queue = Queue(local_stack.queue_name, connection=client)
+        done = queue.finished_job_registry.get_job_ids() + queue.failed_job_registry.get_job_ids()
+    finally:
+        client.close()
+    assert len([job_id for job_id in done if record["interaction_id"] in job_id]) == 1
