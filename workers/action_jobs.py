@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 from workers import runtime
 from workers.ingest.queue import Run
 from workers.ingest.record import record_outcome
+from workers.naming.parser import Parsed, parse
 from workers.stacking.pauses import Pauses
 from workers.stacking.scope import FolderScope
-from workers.stacking.stacker import Stacker
+from workers.stacking.stacker import Outcome, Stacker
 from workers.tools.backfill import DoneGroups, GroupPlan, apply_plans, plan_folder, walk
 from workers.tools.undo import Asker, Report, Undoer
 
@@ -51,13 +53,25 @@ def stack_folder(account_id: str, folder_id: str, recursive: bool, apply: bool, 
     outcomes = apply_plans(stacker, account_id, plans, progress, lambda *_: None)
     progress.clear()
     for plan, outcome in zip([p for p in plans if p.action != "skip"], outcomes, strict=True):
-        record_outcome(rt, outcome, Run(account_id, plan.target.id, STACK_EVENT))
+        _record_group(rt, account_id, plan, outcome)
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
     log.info("stack versions here in folder %s by %s: %s", folder_id, by, summary)
     return leave_result(rt, result_key, "Stack versions here: done", f"{len(plans)} group(s): {summary}")["title"]
+
+
+def _record_group(rt: runtime.Runtime, account_id: str, plan: GroupPlan, outcome: Outcome) -> None:
+    """A decision for every file the group's writes touched (and its planned file), each under its
+    own name, so **Why?** on any of them tells what this action did."""
+    names = {asset.id: asset.name for asset in plan.folder.children}
+    touched = {plan.target.id, *(file_id for write in outcome.writes for file_id in write.file_ids)}
+    for file_id in sorted(touched):
+        name = names.get(file_id, outcome.name)
+        parsed = parse(name, rt.rules)
+        mine = replace(outcome, name=name, parsed=parsed if isinstance(parsed, Parsed) else outcome.parsed)
+        record_outcome(rt, mine, Run(account_id, file_id, STACK_EVENT))
 
 
 def _preview(plans: list[GroupPlan]) -> str:

@@ -115,8 +115,9 @@ def test_pause_here_leaves_the_folder_and_below_alone_and_stack_versions_here_ca
     local_stack.wait_idle(60)
     assert stacks(local_stack.tree(folder)) == [["pz010_v002.mov", "pz010_v001.mov"]]
     assert stacks(local_stack.tree(sub)) == [["pz020_v002.mov", "pz020_v001.mov"]]
-    why = last(local_stack.click("autostack.why", below[0], "file"))
-    assert "stacked" in why["description"].splitlines()[0]
+    for file_id in below:  # every file of the group, not only the one the plan named
+        why = last(local_stack.click("autostack.why", file_id, "file"))
+        assert "stacked" in why["description"].splitlines()[0]
 
 
 def test_undo_through_the_action_restores_what_the_cli_undo_restores(
