@@ -247,3 +247,17 @@ def test_with_redis_down_an_action_gets_a_message_not_a_500(settings: Settings) 
         answer = click(dead_client, payload("autostack.pause", "folder-1", "folder"))
     assert answer.status_code == 200
     assert answer.json()["title"] == "autostack is unavailable"
+
+
+def test_a_body_over_the_cap_is_refused_413(client: TestClient) -> None:
+    body = b" " * (300 * 1024)
+    assert click(client, body).status_code == 413
+
+
+def test_the_answers_are_counted_by_outcome_in_the_metrics(client: TestClient) -> None:
+    click(client, payload("autostack.why", "f1"))
+    click(client, payload("someone.else", "f1"))
+    click(client, payload("autostack.why", "f1"), secret="wrong-secret")
+    text = client.get("/metrics").text
+    for outcome in ("answered", "not_ours", "bad_signature"):
+        assert f'autostack_actions_total{{outcome="{outcome}"}} 1' in text.splitlines()
