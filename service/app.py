@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from service.action_menu import MenuContext
+from service.actions import ActionContext, receive_action
 from service.webhooks import WebhookContext, receive
 from workers import credentials
 from workers.settings import Settings
@@ -56,9 +58,12 @@ def create_app(settings: Settings, redis_client: redis.Redis | None = None) -> S
     app = Starlette(
         routes=[
             Route("/webhooks/frameio", receive, methods=["POST"]),
+            Route("/actions/frameio", receive_action, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
         ]
     )
-    app.state.webhooks = WebhookContext(settings, client, Queue(settings.autostack_queue, connection=client))
+    queue = Queue(settings.autostack_queue, connection=client)
+    app.state.webhooks = WebhookContext(settings, client, queue)
+    app.state.actions = ActionContext(MenuContext(settings, client, queue))
     return app

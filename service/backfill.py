@@ -13,6 +13,8 @@ from service.tables import table_lines
 from service.worker import rules_for
 from workers import runtime
 from workers.settings import ConfigError, Settings
+from workers.stacking.pauses import Pauses
+from workers.stacking.scope import FolderScope
 from workers.stacking.stacker import Outcome, Stacker
 from workers.tools.backfill import DoneGroups, GroupPlan, apply_plans, plan_folder, walk
 
@@ -32,9 +34,13 @@ def backfill_main(args: argparse.Namespace, settings: Settings, out: TextIO, rt:
     settings.require_frameio_credentials()
     rt = rt or runtime.Runtime(settings, rules_for(settings), foreground=True)
     client, policy = rt.frameio(), rt.policy()
+    paused = FolderScope(client, rt.redis(), ()).refusal(account_id, args.folder)
+    if paused is not None:
+        print(f"nothing to stack: {paused.reason}", file=out)
+        return 0
     plans: list[GroupPlan] = []
     with Steps(out, "listing") as listing:
-        for folder in walk(client, account_id, args.folder, args.recursive):
+        for folder in walk(client, account_id, args.folder, args.recursive, Pauses(rt.redis()).ids()):
             plans += plan_folder(folder, rt.rules, policy)
             listing.advance(f"{folder.path}: {len(folder.children)} file(s), {len(plans)} group(s) so far")
     print_plan(plans, out)

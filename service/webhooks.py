@@ -72,7 +72,7 @@ async def read_capped(request: Request, limit: int) -> bytes:
     return bytes(chunks)
 
 
-def _single(request: Request, name: str) -> str | None:
+def single_header(request: Request, name: str) -> str | None:
     values = request.headers.getlist(name)
     if len(values) > 1:
         code = "bad_timestamp" if name == TIMESTAMP_HEADER else "bad_signature"
@@ -90,21 +90,43 @@ async def receive(request: Request) -> JSONResponse:
     return response
 
 
+class Refused(Exception):
+    """The front door turned a request away: the answer's status and body, and the outcome to count."""
+
+    def __init__(self, status: int, outcome: str, detail: str, counted: str) -> None:
+        super().__init__(detail)
+        self.status, self.outcome, self.detail, self.counted = status, outcome, detail, counted
+
+    def answer(self) -> tuple[JSONResponse, str]:
+        return _answer(self.status, self.outcome, self.detail), self.counted
+
+
+async def verified_body(request: Request, secrets: list[str], settings: Settings) -> bytes:
+    """The front door shared by webhooks and actions: the capped body, once its ``v0`` signature
+    by one of ``secrets`` and its timestamp check out; else :class:`Refused`."""
+    limit = settings.autostack_max_body_bytes
+    try:
+        body = await read_capped(request, limit)
+    except ClientDisconnect:
+        # Nobody is left to answer; nothing was accepted, so Frame.io (if it was) delivers again.
+        raise Refused(400, "malformed", "the client hung up before the body ended", "malformed") from None
+    except BodyTooLarge:
+        raise Refused(413, "too_large", f"the body is over {limit} bytes", "too_large") from None
+    try:
+        timestamp = single_header(request, TIMESTAMP_HEADER)
+        signature = single_header(request, "x-frameio-signature")
+        verify(secrets, timestamp, signature, body, time.time(), settings.autostack_timestamp_tolerance_s)
+    except SignatureError as exc:
+        raise Refused(401, "unauthorized", str(exc), exc.code) from None
+    return body
+
+
 async def _receive(request: Request, context: WebhookContext) -> tuple[JSONResponse, str]:
     settings = context.settings
     try:
-        body = await read_capped(request, settings.autostack_max_body_bytes)
-    except ClientDisconnect:
-        # Nobody is left to answer; nothing was accepted, so Frame.io (if it was) delivers again.
-        return _answer(400, "malformed", "the client hung up before the body ended"), "malformed"
-    except BodyTooLarge:
-        return _answer(413, "too_large", f"the body is over {settings.autostack_max_body_bytes} bytes"), "too_large"
-    try:
-        timestamp = _single(request, TIMESTAMP_HEADER)
-        signature = _single(request, "x-frameio-signature")
-        verify(context.secrets, timestamp, signature, body, time.time(), settings.autostack_timestamp_tolerance_s)
-    except SignatureError as exc:
-        return _answer(401, "unauthorized", str(exc)), exc.code
+        body = await verified_body(request, context.secrets, settings)
+    except Refused as refused:
+        return refused.answer()
     try:
         event = parse_event(body)
     except MalformedEvent as exc:

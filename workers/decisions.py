@@ -1,7 +1,8 @@
 """The decision log: every outcome of every job, with the rule that fired and the reason.
 
 A capped Redis stream (``autostack:decisions``) for the status page and a short per-file list so
-``autostack explain --file ID`` answers "why did (or didn't) this file stack?" without a scan.
+``autostack explain --file ID`` answers "why did (or didn't) this file stack?" without a scan; a
+decision naming a version stack goes to that stack's short list too (Frame.io's **Why?** on a stack).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import redis
 
 STREAM = "autostack:decisions"
 PER_FILE = "autostack:decisions:file:{file_id}"
+PER_STACK = "autostack:decisions:stack:{stack_id}"
 PER_FILE_KEEP = 20
 PER_FILE_TTL_S = 90 * 24 * 3600
 
@@ -58,12 +60,23 @@ def record(client: redis.Redis, decision: Decision, max_entries: int) -> None:
     pipe.lpush(key, text)
     pipe.ltrim(key, 0, PER_FILE_KEEP - 1)
     pipe.expire(key, PER_FILE_TTL_S)
+    if decision.stack_id:
+        stack_key = PER_STACK.format(stack_id=decision.stack_id)
+        pipe.lpush(stack_key, text)
+        pipe.ltrim(stack_key, 0, PER_FILE_KEEP - 1)
+        pipe.expire(stack_key, PER_FILE_TTL_S)
     pipe.execute()
 
 
 def for_file(client: redis.Redis, file_id: str) -> list[Decision]:
     """The file's decisions, newest first."""
     raw: list[bytes] = client.lrange(PER_FILE.format(file_id=file_id), 0, -1)  # type: ignore[assignment]
+    return [Decision.from_json(item) for item in raw]
+
+
+def for_stack(client: redis.Redis, stack_id: str) -> list[Decision]:
+    """The decisions that name the version stack, newest first."""
+    raw: list[bytes] = client.lrange(PER_STACK.format(stack_id=stack_id), 0, -1)  # type: ignore[assignment]
     return [Decision.from_json(item) for item in raw]
 
 

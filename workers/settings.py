@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     frameio_timeout_s: float = Field(default=10.0, gt=0)
     # Newest first: during a rotation both the new and the old secret verify.
     frameio_webhook_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    # The Custom Actions' secrets (one per action, newest first for a rotation, like the webhooks').
+    frameio_action_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    # How long an action's interaction (a click, then its form) is remembered: its answers repeat.
+    autostack_action_ttl_s: int = Field(default=3600, ge=60)
+    # How long an action's answer may wait on queued work before it says "still working" (Frame.io
+    # waits 10 s in all).
+    autostack_action_wait_s: float = Field(default=5.0, ge=0, le=8)
 
     autostack_log_format: Literal["json", "text"] = "json"
     # Where `autostack serve` publishes /metrics (host:port), apart from the public webhook port;
@@ -130,7 +137,12 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator(
-        "frameio_webhook_secrets", "autostack_event_types", "autostack_projects", "autostack_folders", mode="before"
+        "frameio_webhook_secrets",
+        "frameio_action_secrets",
+        "autostack_event_types",
+        "autostack_projects",
+        "autostack_folders",
+        mode="before",
     )
     @classmethod
     def _csv(cls, value: object) -> object:

@@ -141,6 +141,24 @@ class FrameioClient:
         )
         return _data_object(body)
 
+    def list_actions(self, account_id: str, workspace_id: str) -> list[dict[str, Any]]:
+        """The workspace's Custom Actions (experimental API; the first page of 100 is enough for ours)."""
+        path = f"/accounts/{account_id}/workspaces/{workspace_id}/actions"
+        body = self._call("actions_list", account_id, "GET", path, params={"page_size": "100"}, headers=EXPERIMENTAL)
+        items = body.get("data")
+        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+    def create_action(self, account_id: str, workspace_id: str, fields: dict[str, str]) -> dict[str, Any]:
+        """Create a Custom Action; the answer holds its ``secret``, which Frame.io shows only here."""
+        path = f"/accounts/{account_id}/workspaces/{workspace_id}/actions"
+        body = self._call("actions_create", account_id, "POST", path, {"data": fields}, headers=EXPERIMENTAL)
+        return _data_object(body)
+
+    def update_action(self, account_id: str, action_id: str, fields: dict[str, str]) -> dict[str, Any]:
+        path = f"/accounts/{account_id}/actions/{action_id}"
+        body = self._call("actions_update", account_id, "PATCH", path, {"data": fields}, headers=EXPERIMENTAL)
+        return _data_object(body)
+
     def create_stack(self, account_id: str, folder_id: str, file_ids: list[str]) -> StackAsset:
         path = f"/accounts/{account_id}/folders/{folder_id}/version_stacks"
         body = self._call("create_stack", account_id, "POST", path, {"data": {"file_ids": file_ids}})

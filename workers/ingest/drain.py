@@ -41,7 +41,7 @@ from workers.ingest.record import count_outcome, record_outcome
 from workers.logs import bind
 from workers.naming.parser import Declined, Parsed, parse
 from workers.stacking.locks import LockBusy, LockLost
-from workers.stacking.scope import FolderScope
+from workers.stacking.scope import FolderScope, Refusal
 from workers.stacking.stacker import NOT_A_FOLDER, Outcome, Stacker, is_stack, lagging
 from workers.stacking.writes import Write
 
@@ -82,7 +82,7 @@ class Listing:
     folder_id: str
     assets: dict[str, Asset]
     read_at: float  # Redis time the last read of it began
-    in_scope: bool = True
+    refusal: Refusal | None = None  # outside the configured folders, or paused
     written: list[Write] = field(default_factory=list)  # this drain's writes here, oldest first
 
     def find(self, file_id: str) -> FileAsset | None:
@@ -315,8 +315,8 @@ class Drain:
             if is_stack(self.client, self.account_id, folder_id):
                 return False
             raise
-        in_scope = not self.scope.entries or self.scope.allows(self.account_id, folder_id)
-        self.listings[folder_id] = Listing(folder_id, {asset.id: asset for asset in children}, read_at, in_scope)
+        refusal = self.scope.refusal(self.account_id, folder_id)
+        self.listings[folder_id] = Listing(folder_id, {asset.id: asset for asset in children}, read_at, refusal)
         return True
 
     # -- acting --------------------------------------------------------------------------------
@@ -324,10 +324,9 @@ class Drain:
     def _act(self, group: Group) -> None:
         listing = self.listings[group.folder_id]
         members = [member.pending for member in group.members]
-        if not listing.in_scope:
-            reason = "the folder is outside autostack's scope (AUTOSTACK_FOLDERS)"
+        if listing.refusal is not None:
             for pending in members:
-                self._decided(pending, Outcome("nothing", reason, "out-of-scope"))
+                self._decided(pending, Outcome("nothing", listing.refusal.reason, listing.refusal.code))
             return
         try:
             self._stack_group(listing, group.group_key, members)

@@ -22,6 +22,8 @@ from workers.ingest.queue import enqueue_drain, enqueue_file_event, schedule_swe
 from workers.naming.parser import Rules
 from workers.stacking.census import take_census
 from workers.stacking.holds import without_held
+from workers.stacking.scope import FolderScope
+from workers.stacking.stacker import NOT_A_FOLDER
 
 log = logging.getLogger("autostack.sweep")
 
@@ -80,6 +82,12 @@ def _revive_drains(rt: runtime.Runtime, queue: Queue) -> int:
 
 
 def _sweep_folder(rt: runtime.Runtime, queue: Queue, account_id: str, folder_id: str) -> int:
+    scope = FolderScope(rt.frameio(), rt.redis(), rt.settings.autostack_folders)
+    try:
+        if scope.refusal(account_id, folder_id) is not None:
+            return 0  # outside the configured folders, or paused by a person: nothing to queue
+    except NOT_A_FOLDER:
+        pass  # a version stack: the jobs it queues answer for themselves
     children = rt.frameio().list_folder_children(account_id, folder_id)
     suffix = f"_s{int(time.time())}"
     queued = 0

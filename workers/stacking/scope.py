@@ -4,6 +4,9 @@
 ``/VFX/Shots`` (and under the folder with that id) in scope. A folder's path is read up the tree
 with ``show_folder``; each folder's name and parent are cached in Redis for a day, so a burst in
 one folder costs its path once.
+
+A folder paused by a person (:mod:`.pauses`, and every folder below it) is out of scope too, until
+it is resumed: :meth:`FolderScope.refusal` says which of the two keeps autostack out.
 """
 
 from __future__ import annotations
@@ -15,10 +18,20 @@ from dataclasses import dataclass
 import redis
 
 from workers.frameio.client import FrameioClient
+from workers.stacking.pauses import Pauses, paused_ancestor
 
 CACHE_KEY = "autostack:folder:{folder_id}"
 CACHE_TTL_S = 24 * 3600
 MAX_DEPTH = 64
+OUT_OF_SCOPE = "the folder is outside autostack's scope (AUTOSTACK_FOLDERS)"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why autostack stays out of a folder: ``code`` is ``out-of-scope`` or ``paused``."""
+
+    code: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -49,7 +62,24 @@ class FolderScope:
         self.entries = tuple(entries)
 
     def allows(self, account_id: str, folder_id: str) -> bool:
-        return not self.entries or in_scope(self.ancestry(account_id, folder_id), self.entries)
+        return self.refusal(account_id, folder_id) is None
+
+    def refusal(self, account_id: str, folder_id: str) -> Refusal | None:
+        """None when autostack may act in the folder; else why not (outside the configured
+        folders, or paused there or above). Walks the ancestry only when either could apply."""
+        paused = Pauses(self.cache).ids()
+        if not self.entries and not paused:
+            return None
+        ancestry = self.ancestry(account_id, folder_id)
+        if self.entries and not in_scope(ancestry, self.entries):
+            return Refusal("out-of-scope", OUT_OF_SCOPE)
+        where = paused_ancestor(ancestry.ids, paused)
+        if where is None:
+            return None
+        pause = Pauses(self.cache).get(where)
+        who = f" by {pause.by}" if pause is not None else ""
+        above = "this folder" if where == folder_id else f"folder {where} above it"
+        return Refusal("paused", f"autostack is paused in {above}{who} (Resume here lets it act again)")
 
     def ancestry(self, account_id: str, folder_id: str) -> Ancestry:
         ids: list[str] = []

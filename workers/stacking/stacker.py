@@ -37,7 +37,7 @@ from workers.stacking.planner import (
     apply,
     plan,
 )
-from workers.stacking.scope import FolderScope
+from workers.stacking.scope import FolderScope, Refusal
 from workers.stacking.writes import Write
 
 
@@ -199,17 +199,20 @@ class Stacker:
         """A file a person took out of a stack, or outside the configured folders."""
         if (held := self.memory.holds.reason(file)) is not None:
             return Outcome("nothing", held, "held-back")
-        if not self._in_scope(account_id, parent_id):
-            return Outcome("nothing", "the folder is outside autostack's scope (AUTOSTACK_FOLDERS)", "out-of-scope")
+        refusal = self._refusal(account_id, parent_id)
+        if refusal is not None:
+            return Outcome("nothing", refusal.reason, refusal.code)
         return None
 
-    def _in_scope(self, account_id: str, parent_id: str) -> bool:
-        if self.scope is None or not self.scope.entries:
-            return True
+    def _refusal(self, account_id: str, parent_id: str) -> Refusal | None:
+        """Outside the configured folders, or paused; None for a parent that is a version stack
+        (the file is already stacked: nothing to write)."""
+        if self.scope is None:
+            return None
         try:
-            return self.scope.allows(account_id, parent_id)
+            return self.scope.refusal(account_id, parent_id)
         except NOT_A_FOLDER:
-            return True  # the parent is a version stack: the file is already stacked, nothing to write
+            return None
 
     def _decide(self, account_id: str, file: FileAsset, parsed: Parsed, listed: list[Asset] | None = None) -> Outcome:
         assert file.parent_id is not None

@@ -16,6 +16,7 @@ from workers.ingest import activity
 from workers.ingest.queue import schedule_sweep
 from workers.ingest.sweep import groups_with_work, note_folder, recent_folders, sweep
 from workers.naming.parser import DEFAULT_RULES
+from workers.stacking.pauses import Pauses
 
 
 def file(file_id: str, name: str, status: str = "uploaded", at: str = "") -> FileAsset:
@@ -104,3 +105,20 @@ def test_a_sweep_records_when_it_ran_and_what_it_queued_for_status(
     assert marks.last_sweep_queued == 1
     assert marks.last_sweep_at is not None and marks.last_sweep_at >= before
     assert 0 < redis_client.ttl(activity.LAST_SWEEP_KEY) <= activity.TTL_S
+
+
+def test_the_sweep_queues_nothing_in_a_paused_folder_or_below_it_until_resumed(
+    sandbox: InProcessSandbox, redis_url: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = make_runtime(sandbox, redis_url, AUTOSTACK_SWEEP_INTERVAL_S="0")
+    top = sandbox.folder("top")
+    path = f"/v4/accounts/{sandbox.account}/folders/{top}/folders"
+    below = sandbox.http.post(path, json={"data": {"name": "below"}}, headers=sandbox.auth()).json()["data"]["id"]
+    for name in ("a_v1.mov", "a_v2.mov"):
+        sandbox.upload(below, name)
+    note_folder(redis_client, sandbox.account, below, time.time())
+    monkeypatch.setattr(runtime, "_current", rt)
+    Pauses(redis_client).pause(top, "someone", 0.0)
+    assert sweep() == 0
+    Pauses(redis_client).resume(top)
+    assert sweep() == 1
