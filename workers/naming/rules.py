@@ -4,7 +4,7 @@ Schema (every key optional; unknown keys are errors)::
 
     annotation_words = ["wip2", "ok"]       # added to the contract's defaults; dropped after the version
     variant_words    = ["review"]           # always kept in the key; wins over annotation_words
-    version_words    = ["take"]             # extra word forms (like ver/rev): take3, take_3, Take-3
+    version_words    = ["take"]             # extra word forms (like ver/rev), any script: take3, take_3, Take-3
     camera_patterns  = ['CAM\d{2}_\d{4}']    # extra camera-original regexes, matched at the stem start
     fourcc_tokens    = ["v216"]             # extra v+digits codec fourccs that are never versions
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
@@ -44,7 +45,7 @@ _TOP_KEYS = (
 _TEMPLATE_KEYS = ("name", "pattern", "fields")
 _HEADER = re.compile(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?")
 _SEPARATOR = re.compile(r"[_.\s-]")
-_LETTERS = re.compile(r"[A-Za-z]{2,}")
+_LETTERS = re.compile(r"[^\W\d_]{2,}")  # letters of any script: take, Fassung, versión
 _FOURCC = re.compile(r"[vV][0-9]+")
 _DECODE_AT = re.compile(r"\s*\(at line (\d+), column \d+\)$")
 
@@ -124,7 +125,7 @@ def rules_from_toml(text: str, source: str = "<rules>") -> Rules:
         templates=_templates(data.get("templates", []), loc),
         annotation_words=words["annotation_words"],
         variant_words=words["variant_words"],
-        version_words=DEFAULT_VERSION_WORDS + tuple(sorted(_strings(data, "version_words", loc, _version_word))),
+        version_words=DEFAULT_VERSION_WORDS + tuple(sorted(_nfc(_strings(data, "version_words", loc, _version_word)))),
         camera_patterns=tuple(_strings(data, "camera_patterns", loc, _regex)),
         fourcc_tokens=DEFAULT_FOURCCS | {f.casefold() for f in _strings(data, "fourcc_tokens", loc, _fourcc)},
         toggles=_toggles(data.get("toggles", {}), loc),
@@ -146,8 +147,8 @@ def _syntax_error(exc: tomllib.TOMLDecodeError, source: str, text: str) -> Rules
 
 
 def _word_lists(data: dict[str, Any], loc: _Locator) -> dict[str, frozenset[str]]:
-    extra = frozenset(w.casefold() for w in _strings(data, "annotation_words", loc, _word))
-    variants = frozenset(w.casefold() for w in _strings(data, "variant_words", loc, _word))
+    extra = frozenset(w.casefold() for w in _nfc(_strings(data, "annotation_words", loc, _word)))
+    variants = frozenset(w.casefold() for w in _nfc(_strings(data, "variant_words", loc, _word)))
     return {"annotation_words": DEFAULT_ANNOTATIONS | extra, "variant_words": variants}
 
 
@@ -164,6 +165,11 @@ def _strings(data: dict[str, Any], key: str, loc: _Locator, check: Callable[[str
     return value
 
 
+def _nfc(words: list[str]) -> list[str]:
+    """Names are compared in NFC (the parser's first step), so words typed decomposed still match."""
+    return [unicodedata.normalize("NFC", w) for w in words]
+
+
 def _word(word: str) -> str | None:
     if not word or _SEPARATOR.search(word):
         return f"{word!r} must be one word without separators (_ - . space)"
@@ -171,8 +177,8 @@ def _word(word: str) -> str | None:
 
 
 def _version_word(word: str) -> str | None:
-    if not _LETTERS.fullmatch(word):
-        return f"{word!r} must be two or more ASCII letters (like ver or take)"
+    if not _LETTERS.fullmatch(unicodedata.normalize("NFC", word)):
+        return f"{word!r} must be two or more letters (like ver, take or Fassung)"
     return None
 
 
