@@ -31,6 +31,7 @@ PURE = (
     "workers.naming.templates",
     "workers.naming.media",
     "workers.naming.rules",
+    "workers.naming.scopes",
     "workers.frameio.errors",
     "workers.frameio.models",
     "workers.frameio.retry",

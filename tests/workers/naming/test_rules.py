@@ -143,6 +143,20 @@ ERROR_CASES = [
     ("[[templates]]\nname = 'a'\npattern = '{s}_v{version}'\n[[templates]]\nname = 'a'\npattern = '{t}_v{version}'\n", "duplicate", 5),
     ("annotation_words = [\n", "invalid TOML", 1),
     ("[toggles]\nr_token = = 1\n", "invalid TOML", 2),
+    # [[scope]] sections: the message names the scope
+    ("[[scope]]\nprojects = ['p']\n", "[[scope]] at line 1", 1),
+    ("[[scope]]\nname = 'a'\n", "[scope 'a'] projects", 1),
+    ("[[scope]]\nname = 'a'\nfolders = ['Promos/**']\n", "[scope 'a'] folders[0]", 3),
+    ("[[scope]]\nname = 'a'\nprojects = ['p']\nbogus = 1\n", "[scope 'a'] bogus", 4),
+    ("[[scope]]\nname = 'a'\nprojects = ['p']\n[scope.toggles]\nr_tokn = true\n", "[scope 'a'] [toggles] r_tokn", 5),
+    ("[[scope]]\nname = 'a'\nprojects = ['p']\n[[scope]]\nname = 'a'\nprojects = ['q']\n", "duplicate scope", 4),
+    ("[[scope]]\nname = 'a'\nprojects = ['p']\nversion_words = ['x']\n", "[scope 'a'] version_words[0]", 4),
+    (
+        "[[scope]]\nname = 'a'\nprojects = ['p']\n[[scope.templates]]\nname = 't'\npattern = '{s}_x'\n",
+        "[scope 'a'] [templates] 't'",
+        6,
+    ),
+    ("scope = 3\n", "scope", 1),
 ]  # fmt: skip
 
 
