@@ -27,11 +27,11 @@ def backfill_main(args: argparse.Namespace, settings: Settings, out: TextIO, rt:
         raise ConfigError("set --account or FRAMEIO_ACCOUNT_ID")
     settings.require_frameio_credentials()
     rt = rt or runtime.Runtime(settings, rules_for(settings), foreground=True)
-    client, policy = rt.frameio(), rt.policy()
+    client, policy, naming = rt.frameio(), rt.policy(), rt.folder_rules()
     plans = [
         p
         for folder in walk(client, account_id, args.folder, args.recursive)
-        for p in plan_folder(folder, rt.rules, policy)
+        for p in plan_folder(folder, naming.resolve(account_id, folder.id).rules, policy)
     ]
     print_plan(plans, out)
     if args.dry_run or not plans:
@@ -39,7 +39,7 @@ def backfill_main(args: argparse.Namespace, settings: Settings, out: TextIO, rt:
     progress = DoneGroups(rt.redis(), args.folder)
     if args.restart:
         progress.clear()
-    stacker = Stacker(client, rt.rules, policy, lock=rt.locks().hold, memory=rt.memory(), job_id="backfill")
+    stacker = Stacker(client, naming, policy, lock=rt.locks().hold, memory=rt.memory(), job_id="backfill")
     try:
         outcomes = apply_plans(stacker, account_id, plans, progress, lambda *row: _progress_line(out, *row))
     except KeyboardInterrupt:
