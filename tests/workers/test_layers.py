@@ -32,6 +32,7 @@ PURE = (
     "workers.naming.media",
     "workers.naming.rules",
     "workers.naming.scopes",
+    "workers.naming.suggest",
     "workers.frameio.errors",
     "workers.frameio.models",
     "workers.frameio.retry",

@@ -2,7 +2,8 @@
 
 Owns the parser (:mod:`.parser`), user templates (:mod:`.templates`), the rules file
 (:mod:`.rules`), rules per show (:mod:`.scopes`: which ``[[scope]]`` decides a file by project and
-folder path) and media kinds (:mod:`.media`). The contract is ``docs/naming.md``.
+folder path), the analysis of ``rules suggest`` (:mod:`.suggest`) and media kinds (:mod:`.media`).
+The contract is ``docs/naming.md``.
 
 Pure: no I/O but reading a rules file when asked. May import: nothing from autostack outside
 this package.
