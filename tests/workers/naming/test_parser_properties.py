@@ -8,7 +8,7 @@ from collections.abc import Callable
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from workers.naming.parser import DEFAULT_ANNOTATIONS, DEFAULT_FOURCCS, Declined, Parsed, parse
+from workers.naming.parser import DEFAULT_ANNOTATIONS, DEFAULT_FOURCCS, Declined, Parsed, Rules, Toggles, parse
 
 # Words that cannot form a token, a date, a camera clip name or an editing-application default by
 # themselves: letters (with a few that change under NFD or casefold), then optional digits.
@@ -233,3 +233,19 @@ def test_abbreviated_word_form_takes_a_dot_and_a_space(words: list[str], word: s
     """D7: 'Rev. 3' is 'Rev 3'; a bare v takes no separator ('V. 5' is no token)."""
     assert key_of(f"{' '.join(words)} {word}. {version}{ext}") == key_of(f"{' '.join(words)} {word} {version}{ext}")
     assert isinstance(parse(f"{' '.join(words)} V. {version}{ext}"), Declined)
+
+
+COPIES = st.sampled_from([" copy", " Copy", " copy 2", " - Copy", " - Copy (3)", " 2", "-2", "-12"])
+
+
+@given(WORDS, SEPARATOR, VERSION, NOT_STILL, COPIES)
+def test_copy_suffixes_are_variants_unless_the_studio_says_they_are_copies(
+    words: list[str], sep: str, version: int, ext: str, copy: str
+) -> None:
+    """The contract keeps a copy suffix as a variant word; with copy_suffixes_are_duplicates it is the item."""
+    plain, copied = build(words, sep, "v", version, 2, ext), build(words, sep, "v", version, 2, copy + ext)
+    assert key_of(copied) != key_of(plain)
+    studio = Rules(toggles=Toggles(copy_suffixes_are_duplicates=True))
+    a, b = parse(plain, studio), parse(copied, studio)
+    assert isinstance(a, Parsed) and isinstance(b, Parsed)
+    assert (b.group_key, b.version) == (a.group_key, a.version)
