@@ -275,7 +275,7 @@ def _parse(name: str, c: _Compiled) -> Parsed | Declined:
     if not base:
         return Declined("empty name", "empty")
     stem, ext = _split_extension(base, c)
-    if c.glued_marker is not None:  # D2: 'v3(2)' is 'v3 (2)'
+    if c.glued_marker is not None and stem.endswith(")"):  # D2: 'v3(2)' is 'v3 (2)' (the check is cheap)
         stem = c.glued_marker.sub(r"_\g<0>", stem)
     tokens, fourccs = _find_tokens(stem, ext in STILL_EXTENSIONS, c)
     refused = _refuse(stem, tokens, c)
