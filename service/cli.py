@@ -123,6 +123,24 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return backfill_main(args, _settings(), sys.stdout)
 
 
+def cmd_rules_suggest(args: argparse.Namespace) -> int:
+    from service.rules_suggest import suggest_main
+
+    return suggest_main(args, _settings(), sys.stdout, sys.stderr)
+
+
+def _add_rules(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from service.rules_suggest import add_suggest_arguments
+
+    parser = sub.add_parser("rules", help="the naming rules file")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    suggest = actions.add_parser(
+        "suggest", help="read a folder tree's names (read-only) and suggest rules for the shapes not read"
+    )
+    add_suggest_arguments(suggest)
+    suggest.set_defaults(func=cmd_rules_suggest)
+
+
 def cmd_webhooks_register(args: argparse.Namespace) -> int:
     from service.registration import register_main
 
@@ -316,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_unstack,
         _add_login,
         _add_doctor,
+        _add_rules,
     )
     for add in commands:
         add(sub)

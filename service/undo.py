@@ -92,7 +92,7 @@ def undo_main(
     if args.clear:
         return _clear(client, args, settings, out)
     settings.require_frameio_credentials()
-    undoer = Undoer(rt.frameio(), rt.memory(), rt.rules, lock=rt.locks().hold)
+    undoer = Undoer(rt.frameio(), rt.memory(), rt.folder_rules(), lock=rt.locks().hold)
     asker = Asker(args.by or os_user(), args.reason, settings.autostack_decision_log_max)
     if args.file:
         return _undo_file(undoer, client, args, asker, out, err)
@@ -110,7 +110,7 @@ def unstack_main(
     account = resolve_account(client, args.account)
     if account is None:
         return _usage(err, "unstack", "cannot tell the Frame.io account: pass --account")
-    undoer = Undoer(rt.frameio(), rt.memory(), rt.rules, lock=rt.locks().hold)
+    undoer = Undoer(rt.frameio(), rt.memory(), rt.folder_rules(), lock=rt.locks().hold)
     plan = _planned(
         undoer, out, "unstack", f"version stack {args.stack}", partial(undoer.plan_unstack, account, args.stack)
     )

@@ -10,17 +10,17 @@ from rq.job import Job
 
 from workers import runtime
 from workers.ingest.queue import schedule_sweep
-from workers.naming.parser import DEFAULT_RULES, Rules
-from workers.naming.rules import RulesError, load_rules
+from workers.naming.rules import RulesError, load_rulebook
+from workers.naming.scopes import DEFAULT_BOOK, RuleBook
 from workers.settings import ConfigError, Settings
 
 
-def rules_for(settings: Settings) -> Rules:
-    """The naming rules in force: ``AUTOSTACK_RULES`` validated at start-up, else the defaults."""
+def rules_for(settings: Settings) -> RuleBook:
+    """The naming rules in force (with their scopes): ``AUTOSTACK_RULES`` validated at start-up, else the defaults."""
     if settings.autostack_rules is None:
-        return DEFAULT_RULES
+        return DEFAULT_BOOK
     try:
-        return load_rules(settings.autostack_rules)
+        return load_rulebook(settings.autostack_rules)
     except RulesError as exc:
         raise ConfigError(f"AUTOSTACK_RULES: {exc}") from None
 

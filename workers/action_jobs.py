@@ -17,7 +17,7 @@ from dataclasses import replace
 from workers import runtime
 from workers.ingest.queue import Run
 from workers.ingest.record import record_outcome
-from workers.naming.parser import Parsed, parse
+from workers.naming.parser import Parsed, Rules, parse
 from workers.stacking.pauses import Pauses
 from workers.stacking.scope import FolderScope
 from workers.stacking.stacker import Outcome, Stacker
@@ -44,16 +44,17 @@ def stack_folder(account_id: str, folder_id: str, recursive: bool, apply: bool, 
     refusal = FolderScope(client, rt.redis(), rt.settings.autostack_folders).refusal(account_id, folder_id)
     if refusal is not None:
         return leave_result(rt, result_key, "Nothing to stack", refusal.reason)["title"]
+    naming = rt.folder_rules()
     folders = walk(client, account_id, folder_id, recursive, Pauses(rt.redis()).ids())
-    plans = [plan for folder in folders for plan in plan_folder(folder, rt.rules, rt.policy())]
+    plans = [p for f in folders for p in plan_folder(f, naming.resolve(account_id, f.id).rules, rt.policy())]
     if not apply:
         return leave_result(rt, result_key, "Stack versions here: preview", _preview(plans))["title"]
-    stacker = Stacker(client, rt.rules, rt.policy(), lock=rt.locks().hold, memory=rt.memory(), job_id=result_key)
+    stacker = Stacker(client, naming, rt.policy(), lock=rt.locks().hold, memory=rt.memory(), job_id=result_key)
     progress = DoneGroups(rt.redis(), result_key)
     outcomes = apply_plans(stacker, account_id, plans, progress, lambda *_: None)
     progress.clear()
     for plan, outcome in zip([p for p in plans if p.action != "skip"], outcomes, strict=True):
-        _record_group(rt, account_id, plan, outcome)
+        _record_group(rt, account_id, plan, outcome, naming.resolve(account_id, plan.folder.id).rules)
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -62,14 +63,14 @@ def stack_folder(account_id: str, folder_id: str, recursive: bool, apply: bool, 
     return leave_result(rt, result_key, "Stack versions here: done", f"{len(plans)} group(s): {summary}")["title"]
 
 
-def _record_group(rt: runtime.Runtime, account_id: str, plan: GroupPlan, outcome: Outcome) -> None:
+def _record_group(rt: runtime.Runtime, account_id: str, plan: GroupPlan, outcome: Outcome, rules: Rules) -> None:
     """A decision for every file the group's writes touched (and its planned file), each under its
     own name, so **Why?** on any of them tells what this action did."""
     names = {asset.id: asset.name for asset in plan.folder.children}
     touched = {plan.target.id, *(file_id for write in outcome.writes for file_id in write.file_ids)}
     for file_id in sorted(touched):
         name = names.get(file_id, outcome.name)
-        parsed = parse(name, rt.rules)
+        parsed = parse(name, rules)
         mine = replace(outcome, name=name, parsed=parsed if isinstance(parsed, Parsed) else outcome.parsed)
         record_outcome(rt, mine, Run(account_id, file_id, STACK_EVENT))
 
@@ -90,7 +91,7 @@ def _preview(plans: list[GroupPlan]) -> str:
 def undo_resource(account_id: str, resource_type: str, resource_id: str, by: str, result_key: str) -> str:
     """Undo what autostack did to a file, or empty a version stack, as ``by`` (recorded as who)."""
     rt = runtime.current()
-    undoer = Undoer(rt.frameio(), rt.memory(), rt.rules, lock=rt.locks().hold)
+    undoer = Undoer(rt.frameio(), rt.memory(), rt.folder_rules(), lock=rt.locks().hold)
     if resource_type == "version_stack":
         plan = undoer.plan_unstack(account_id, resource_id)
     else:

@@ -34,6 +34,7 @@ class Decision:
     group_key: str = ""
     version: int | None = None
     rule: str = ""
+    scope: str = ""  # the rules file's [[scope]] that read the name ("global": none matched; "": not read)
     folder_id: str = ""
     stack_id: str = ""
     event: str = ""

@@ -15,7 +15,6 @@ import redis
 from service import backfill as backfill_command
 from tests.workers.conftest import InProcessSandbox
 from workers.runtime import Runtime
-from workers.settings import load_settings
 from workers.stacking.pauses import Pauses
 from workers.stacking.stacker import Outcome, Stacker
 from workers.tools.backfill import DoneGroups, GroupPlan, apply_plans
@@ -62,20 +61,6 @@ def stacks_in(sandbox: InProcessSandbox, folder: str) -> list[list[str]]:
 def arguments(root: str, account: str, **extra: Any) -> argparse.Namespace:
     options = {"folder": root, "account": account, "recursive": True, "dry_run": False, "restart": False, **extra}
     return argparse.Namespace(**options)
-
-
-@pytest.fixture
-def runtime_for(sandbox: InProcessSandbox, redis_url: str, redis_client: redis.Redis) -> Runtime:
-    environment = {
-        "REDIS_URL": redis_url,
-        "FRAMEIO_TOKEN": sandbox.state["token"],
-        "FRAMEIO_BASE_URL": "http://sandbox",
-        "AUTOSTACK_RATE_WINDOW_SCALE": "0.001",  # the shared limiter runs, with Frame.io's windows shrunk
-    }
-    # The sandbox's windows shrink by the same factor: Frame.io's x-ratelimit headers are what the
-    # limiter learns from, so the two must agree.
-    sandbox.configure(rate_limits=True, rate_window_scale=0.001)
-    return Runtime(load_settings(environment), transport=sandbox.transport(), foreground=True)
 
 
 @pytest.mark.slow

@@ -31,6 +31,8 @@ PURE = (
     "workers.naming.templates",
     "workers.naming.media",
     "workers.naming.rules",
+    "workers.naming.scopes",
+    "workers.naming.suggest",
     "workers.frameio.errors",
     "workers.frameio.models",
     "workers.frameio.retry",

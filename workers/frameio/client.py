@@ -23,6 +23,7 @@ from workers.frameio.models import (
     StackAsset,
     asset_from_json,
     file_from_json,
+    folder_from_json,
     stack_from_json,
 )
 from workers.frameio.platform import Platform
@@ -114,11 +115,7 @@ class FrameioClient:
 
     def show_folder(self, account_id: str, folder_id: str) -> FolderAsset:
         body = self._call("show_folder", account_id, "GET", f"/accounts/{account_id}/folders/{folder_id}")
-        data = _data_object(body)
-        parent = data.get("parent_id")
-        return FolderAsset(
-            str(data.get("id", "")), str(data.get("name", "")), parent if isinstance(parent, str) else None
-        )
+        return folder_from_json(_data_object(body))
 
     def show_stack(self, account_id: str, stack_id: str) -> StackAsset:
         body = self._call("show_stack", account_id, "GET", f"/accounts/{account_id}/version_stacks/{stack_id}")

@@ -42,6 +42,7 @@ def record_outcome(rt: runtime.Runtime, outcome: Outcome, run: Run) -> None:
         group_key=parsed.group_key if parsed else "",
         version=parsed.version if parsed else None,
         rule=parsed.rule if parsed else outcome.code,
+        scope=outcome.scope,
         folder_id=outcome.folder_id,
         stack_id=outcome.stack_id,
         event=run.event_type,

@@ -92,7 +92,8 @@ def _sweep_folder(rt: runtime.Runtime, queue: Queue, account_id: str, folder_id:
     suffix = f"_s{int(time.time())}"
     queued = 0
     by_kind = rt.policy().separate_media_kinds
-    for file_id in groups_with_work(without_held(rt.memory().holds, children), rt.rules, by_kind):
+    rules = rt.folder_rules().resolve(account_id, folder_id).rules  # the folder's [[scope]], if any
+    for file_id in groups_with_work(without_held(rt.memory().holds, children), rules, by_kind):
         job = enqueue_file_event(queue, SWEEP_EVENT, account_id, file_id, rt.settings, suffix)
         queued += job is not None
     return queued
