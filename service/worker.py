@@ -26,13 +26,25 @@ def rules_for(settings: Settings) -> RuleBook:
 
 
 class AutostackWorker(Worker):
-    """RQ's worker, with a shorter grace before a dead worker's job counts as abandoned.
+    """RQ's worker, with a shorter grace before a dead worker's job counts as abandoned, and a
+    command listener that stops in a second.
 
     RQ keeps a running job's registry entry alive for the monitoring interval plus a fixed 60 s,
     so a job whose worker was killed is only found (and retried) after that; the grace is a setting.
+    RQ's listener thread for worker commands waits up to 60 s for a message, and redis-py 8's
+    ``stop()`` joins it: once the unsubscribe's answer was read first, a warm shut-down hung for up
+    to a minute. Here it wakes every second.
     """
 
     abandoned_grace_s = 60
+    listener_wake_s = 1.0
+
+    def subscribe(self) -> None:
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]  # RQ types it None
+            sleep_time=self.listener_wake_s, daemon=True, exception_handler=self._pubsub_exception_handler
+        )
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         ttl = super().get_heartbeat_ttl(job, working_time)
