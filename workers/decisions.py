@@ -1,14 +1,17 @@
 """The decision log: every outcome of every job, with the rule that fired and the reason.
 
-A capped Redis stream (``autostack:decisions``) for the status page and a short per-file list so
-``autostack explain --file ID`` answers "why did (or didn't) this file stack?" without a scan.
+A capped Redis stream (``autostack:decisions``, at most ``AUTOSTACK_DECISION_LOG_MAX`` entries) for
+the status page and a short per-file list (``PER_FILE_KEEP`` entries, kept
+``AUTOSTACK_DECISION_RETENTION_DAYS`` after the file's last decision) so ``autostack explain --file
+ID`` answers "why did (or didn't) this file stack?" without a scan. A decision is stored as JSON
+without the fields left at their defaults: most decisions leave half of them empty.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any
 
 import redis
@@ -16,7 +19,7 @@ import redis
 STREAM = "autostack:decisions"
 PER_FILE = "autostack:decisions:file:{file_id}"
 PER_FILE_KEEP = 20
-PER_FILE_TTL_S = 90 * 24 * 3600
+PER_FILE_TTL_S = 90 * 24 * 3600  # the default of AUTOSTACK_DECISION_RETENTION_DAYS
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,9 @@ class Decision:
     at: float = field(default_factory=time.time)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+        """Compact JSON without the fields at their defaults (:meth:`from_json` fills them in)."""
+        data = {key: value for key, value in asdict(self).items() if key not in _DEFAULTS or value != _DEFAULTS[key]}
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Decision:
@@ -49,15 +54,21 @@ class Decision:
         return cls(**known)
 
 
-def record(client: redis.Redis, decision: Decision, max_entries: int) -> None:
-    """Append to the capped stream and to the file's own short history, in one round trip."""
+_DEFAULTS: dict[str, object] = {
+    name: spec.default for name, spec in Decision.__dataclass_fields__.items() if spec.default is not MISSING
+}
+
+
+def record(client: redis.Redis, decision: Decision, max_entries: int, keep_s: int = PER_FILE_TTL_S) -> None:
+    """Append to the capped stream and to the file's own short history (kept ``keep_s`` after
+    its last decision), in one round trip."""
     text = decision.to_json()
     key = PER_FILE.format(file_id=decision.file_id)
     pipe = client.pipeline(transaction=False)
     pipe.xadd(STREAM, {"d": text}, maxlen=max_entries, approximate=True)
     pipe.lpush(key, text)
     pipe.ltrim(key, 0, PER_FILE_KEEP - 1)
-    pipe.expire(key, PER_FILE_TTL_S)
+    pipe.expire(key, keep_s)
     pipe.execute()
 
 
