@@ -77,7 +77,7 @@ def _singleton(client: redis.Redis, key: str) -> bool:
 
 # Keys with no TTL, by pattern: what bounds each one, checked against what Redis holds.
 CAPPED: dict[str, tuple[str, Callable[[redis.Redis, str], bool]]] = {
-    decisions.STREAM: ("stream, XADD MAXLEN ~ AUTOSTACK_DECISION_LOG_MAX", _stream_within_cap),
+    decisions.STREAM: ("stream: the last day, XADD MAXLEN ~ AUTOSTACK_DECISION_LOG_MAX", _stream_within_cap),
     journal.WRITES_KEY: ("sorted set, entries past the journal's 90 days dropped per write", _writes_within_lifetime),
     "autostack:metrics": ("hash, one field per metric series (fixed families, closed labels)", _one_field_per_series),
     inbox.INBOXES_KEY: ("set of accounts with inbox entries, emptied by the drains", _one_member_per_account),
