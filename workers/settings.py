@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     autostack_web_redis_timeout_s: float = Field(default=0.4, gt=0)
     autostack_not_ready_retry_s: int = Field(default=10, gt=0)
     autostack_decision_log_max: int = Field(default=100_000, gt=0)
+    # How long `autostack explain --file` can look back: a file's decisions are kept this many
+    # days after its last one (its cost per upload per day: README, Performance).
+    autostack_decision_retention_days: int = Field(default=90, ge=1, le=3650)
     # Versions of one group arriving within this window are stacked by one create (0 = off).
     autostack_coalesce_window_s: float = Field(default=2.0, ge=0, le=60)
     # Deliveries go to the account's inbox, decided by one drain job per account a folder at a
@@ -199,6 +202,10 @@ class Settings(BaseSettings):
         if self.frameio_client_id is not None:
             return "server_to_server"
         raise ConfigError(NO_CREDENTIALS)
+
+    @property
+    def decision_retention_s(self) -> int:
+        return self.autostack_decision_retention_days * 86400
 
     def require_webhook_secrets(self) -> None:
         if not self.frameio_webhook_secrets:
