@@ -6,7 +6,9 @@ media kind when kinds are kept apart). A group is *due* once its newest inbox fi
 coalescing window, so versions that land together are stacked by one create. A create is the
 scarce call (10 a minute) and one spent on a group still arriving costs a move, a read-back and a
 reorder for each late version; so while a folder still receives files, a group smaller than the
-folder's largest waits (for the folder to go quiet, at most ``hold_s``). Due groups are taken in
+folder's largest waits (for the folder to go quiet, at most ``hold_s``). The window is there for
+bursts: a *lone* upload (the only file of its group in the inbox, and no other arrival in the
+account within a window of it, before or after) is due at once. Due groups are taken in
 an order that spends the creates well: groups that already have a stack first (a move, 100 a
 minute, needs no waiting for company), then the groups with the most loose versions, longest
 settled first.
@@ -110,16 +112,34 @@ def pulses(groups: Iterable[Group], pending: Iterable[Pending], before: Mapping[
     return latest
 
 
-def due(groups: Iterable[Group], now: float, timing: Timing, folders: Mapping[str, Pulse]) -> list[Group]:
+#: The account's arrivals around now (file id -> when accepted, the pending ones included); None: not
+#: known, so no upload counts as lone.
+Recent = Mapping[str, float] | None
+
+
+def due(
+    groups: Iterable[Group], now: float, timing: Timing, folders: Mapping[str, Pulse], recent: Recent = None
+) -> list[Group]:
     """The groups to act on now, in order."""
-    ready = [group for group in groups if _act_at(group, timing, folders.get(group.folder_id)) <= now]
+    ready = [group for group in groups if _act_at(group, timing, folders.get(group.folder_id), recent) <= now]
     return sorted(ready, key=_priority)
 
 
-def next_due(groups: Iterable[Group], now: float, timing: Timing, folders: Mapping[str, Pulse]) -> float | None:
+def next_due(
+    groups: Iterable[Group], now: float, timing: Timing, folders: Mapping[str, Pulse], recent: Recent = None
+) -> float | None:
     """When the next group not yet due will be (None when there is none)."""
-    times = [at for group in groups if (at := _act_at(group, timing, folders.get(group.folder_id))) > now]
+    times = [at for group in groups if (at := _act_at(group, timing, folders.get(group.folder_id), recent)) > now]
     return min(times) if times else None
+
+
+def lone(group: Group, recent: Mapping[str, float], window_s: float) -> bool:
+    """The group is one upload into a quiet account: its only inbox file, and no other arrival in
+    ``recent`` within a window of it. Nothing it could be coalesced with is on its way."""
+    if len(group.members) != 1:
+        return False
+    own = group.members[0].pending.arrival
+    return all(file_id == own.file_id or abs(at - own.at) >= window_s for file_id, at in recent.items())
 
 
 @dataclass(frozen=True)
@@ -128,11 +148,13 @@ class Timing:
     hold_s: float  # the longest a group smaller than its folder's largest waits while the folder is busy
 
 
-def _act_at(group: Group, timing: Timing, folder: Pulse | None) -> float:
-    """When a group may be acted on. A move into its stack: once its window has closed. A create:
-    also once its folder has been quiet for a window, unless it is as large as the folder's largest
-    group so far (a create is the scarce call: spent on a group still arriving, it costs a move, a
+def _act_at(group: Group, timing: Timing, folder: Pulse | None, recent: Recent) -> float:
+    """When a group may be acted on. A lone upload: at once. A move into its stack: once its window
+    has closed. A create: also once its folder has been quiet for a window, unless it is as large as
+    the folder's largest group so far (a create is the scarce call: spent on a group still arriving, it costs a move, a
     read-back and a reorder per late version), and at the latest ``hold_s`` after its newest file."""
+    if recent is not None and lone(group, recent, timing.window_s):
+        return group.last_arrival
     settled = group.due_at(timing.window_s)
     if group.has_stack or folder is None or group.loose >= folder.largest:
         return settled

@@ -8,7 +8,8 @@ applied to the listing as they are made. Names come from the listing, so camera 
 names without versions are refused without a call. Each group is handed to the same
 :class:`~workers.stacking.stacker.Stacker` as a per-file job (the group lock, the guarded writes, the
 read-back after a move) once its coalescing window has closed, in the order :mod:`workers.ingest.batch`
-gives.
+gives: a lone upload into a quiet account at once (:mod:`workers.ingest.recent` remembers the
+account's arrivals across drain jobs).
 
 Anything the listing cannot settle goes to an ordinary per-file job, which has the whole
 machinery for it: a file whose upload is not finished, one already in a stack, one a retryable
@@ -32,7 +33,7 @@ from workers import runtime
 from workers.frameio.errors import NotFound, PermanentError, RateLimited, RetryableError, Throttled
 from workers.frameio.models import Asset, FileAsset, StackAsset
 from workers.frameio.retry import retry_delay
-from workers.ingest import batch
+from workers.ingest import batch, recent
 from workers.ingest.arrival import Arrival
 from workers.ingest.batch import Group, Pending
 from workers.ingest.inbox import Inbox
@@ -209,12 +210,13 @@ class Drain:
             self._decided(item.pending, outcome)
         self.pulses = batch.pulses(groups, found.pending, self.pulses)
         now = self.memory.now()
+        around = recent.note(self.rt.redis(), self.account_id, arrivals, now, self.timing.window_s)
         until = time.monotonic() + SLICE_S
-        for group in batch.due(groups, now, self.timing, self.pulses):
+        for group in batch.due(groups, now, self.timing, self.pulses, around):
             self._act(group)
             if time.monotonic() >= until:
                 return 0.0
-        next_at = batch.next_due(groups, now, self.timing, self.pulses)
+        next_at = batch.next_due(groups, now, self.timing, self.pulses, around)
         if found.deferred or next_at is None:
             return 0.0
         return max(0.0, next_at - self.memory.now())
