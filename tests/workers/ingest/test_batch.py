@@ -122,9 +122,10 @@ def test_a_group_with_a_stack_is_not_held_back_by_a_busy_folder() -> None:
     assert [group.group_key for group in due(groups, 12.0, WINDOW, folders)] == ["shot"]
 
 
-def lone_upload(at: float = 10.0) -> list[Group]:
-    """v2 of a shot whose v1 lies loose in the folder, arrived at ``at``."""
-    v1, v2 = file("f01", "shot_v1.mov"), file("f02", "shot_v2.mov")
+def lone_upload(at: float = 10.0, v1_created: str = "2025-12-31T09:00:00Z") -> list[Group]:
+    """v2 of a shot whose v1 lies loose in the folder (created at ``v1_created``), arrived at ``at``."""
+    v1 = FileAsset("f01", "shot_v1.mov", FOLDER, "uploaded", None, v1_created)
+    v2 = file("f02", "shot_v2.mov")
     return classify([pending(v2, at)], {FOLDER: [v1, v2]}, default_rules, True)[1]
 
 
@@ -143,6 +144,19 @@ def test_an_upload_with_another_arrival_within_the_window_waits_for_it() -> None
         assert not lone(groups[0], recent, WINDOW.window_s)
         assert due(groups, 10.0, WINDOW, {}, recent) == []
         assert next_due(groups, 10.0, WINDOW, {}, recent) == 12.0
+
+
+def test_an_upload_created_close_to_another_file_in_its_folder_is_not_lone() -> None:
+    # A burst: v1 was created a second before v2 and is listed, though its webhook has not come.
+    (group,) = lone_upload(v1_created="2026-01-01T00:00:01Z")
+    assert group.apart_s == 1.0
+    assert not lone(group, {"f02": 10.0}, WINDOW.window_s)
+
+
+def test_an_upload_whose_creation_time_is_unknown_is_not_lone() -> None:
+    v2 = FileAsset("f02", "shot_v2.mov", FOLDER, "uploaded", None, "")
+    (group,) = classify([pending(v2, 10.0)], {FOLDER: [v2]}, default_rules, True)[1]
+    assert not lone(group, {"f02": 10.0}, WINDOW.window_s)
 
 
 def test_two_versions_of_a_group_in_the_inbox_are_never_lone() -> None:
