@@ -213,6 +213,8 @@ class Drain:
         around = recent.note(self.rt.redis(), self.account_id, arrivals, now, self.timing.window_s)
         until = time.monotonic() + SLICE_S
         for group in batch.due(groups, now, self.timing, self.pulses, around):
+            if batch.lone(group, around, self.timing.window_s):
+                log.info("drain of %s: %s is a lone upload, stacked without waiting", self.account_id, group.group_key)
             self._act(group)
             if time.monotonic() >= until:
                 return 0.0
