@@ -8,11 +8,11 @@ scarce call (10 a minute) and one spent on a group still arriving costs a move, 
 reorder for each late version; so while a folder still receives files, a group smaller than the
 folder's largest waits (for the folder to go quiet, at most ``hold_s``). The window is there for
 bursts: a *lone* upload (the only file of its group in the inbox, no other arrival in the account
-within a window of it, before or after, and no other file in its folder created within a window of
-it by Frame.io's clock: a burst's files are listed before their webhooks come) is due at once. Due groups are taken in
-an order that spends the creates well: groups that already have a stack first (a move, 100 a
-minute, needs no waiting for company), then the groups with the most loose versions, longest
-settled first.
+within a window of it, before or after, and no other file in its folder created within a window
+of it by Frame.io's clock: a burst's files are listed before their webhooks come) is due at once.
+Due groups are taken in an order that spends the creates well: groups that already have a stack
+first (a move, 100 a minute, needs no waiting for company), then the groups with the most loose
+versions, longest settled first.
 """
 
 from __future__ import annotations
@@ -185,8 +185,9 @@ class Timing:
 def _act_at(group: Group, timing: Timing, folder: Pulse | None, recent: Recent) -> float:
     """When a group may be acted on. A lone upload: at once. A move into its stack: once its window
     has closed. A create: also once its folder has been quiet for a window, unless it is as large as
-    the folder's largest group so far (a create is the scarce call: spent on a group still arriving, it costs a move, a
-    read-back and a reorder per late version), and at the latest ``hold_s`` after its newest file."""
+    the folder's largest group so far (a create is the scarce call: spent on a group still arriving,
+    it costs a move, a read-back and a reorder per late version), and at the latest ``hold_s`` after
+    its newest file."""
     if recent is not None and lone(group, recent, timing.window_s):
         return group.last_arrival
     settled = group.due_at(timing.window_s)
