@@ -49,6 +49,9 @@ from workers.stacking.writes import Write
 log = logging.getLogger("autostack.drain")
 
 RUN_BUDGET_S = 45.0  # then a fresh drain job takes over, behind other accounts' jobs
+#: While other jobs wait for a worker (other accounts' drains), a drain hands over after this long,
+#: and never sleeps on a coalescing window: one worker then serves every account in turn.
+FAIR_SLICE_S = 1.0
 SLICE_S = 1.0  # act this long, then look at the inbox again: new files change the priorities
 SNAPSHOT = 2000  # inbox arrivals looked at per step
 SHOWS_PER_STEP = 10  # files read one by one per step; the rest wait for the next step
@@ -158,7 +161,8 @@ class Drain:
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> str:
-        deadline = time.monotonic() + self.budget_s
+        started = time.monotonic()
+        deadline = started + self.budget_s
         while True:
             self._keep_alive()
             arrivals = self.inbox.snapshot(SNAPSHOT)
@@ -174,8 +178,14 @@ class Drain:
                 return self._again(0.0, "handed over")
             if wait > self.settings.autostack_max_inline_wait_s:
                 return self._again(wait, "waiting for the coalescing window")
+            if (wait > 0 or time.monotonic() - started >= FAIR_SLICE_S) and self._others_wait():
+                return self._again(wait, "handed over: other jobs wait for a worker")
             if wait > 0:
                 time.sleep(wait)  # the coalescing window of the next group closes this soon
+
+    def _others_wait(self) -> bool:
+        """Jobs (other accounts' drains among them) wait in the queue for a worker."""
+        return self.rt.queue().count > 0
 
     def _keep_alive(self) -> None:
         self.inbox.keep_flag()
