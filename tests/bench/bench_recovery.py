@@ -7,8 +7,11 @@ Run: ``python -m tests.bench.bench_recovery [--faults scheduler_owner,other_work
 of its own with AOF on (``appendfsync everysec``, as deployed), the sandbox, the web tier and
 ``--workers`` (3) workers; the periodic sweep is off (``AUTOSTACK_SWEEP_INTERVAL_S=0``, its
 5-minute boundaries would land by chance); everything else is autostack's defaults. The sandbox
-answers every call after ``LATENCY_S`` and retries a webhook on the scale
-``DELIVERY_TIME_SCALE`` (its retries come ten times sooner than Frame.io's), so a run stays short.
+answers every call after ``LATENCY_S``, retries a webhook on the scale ``DELIVERY_TIME_SCALE``
+(its retries come ten times sooner than Frame.io's), and enforces Frame.io's documented limits
+with every window scaled by ``WINDOW_SCALE`` (as the burst benchmark does; autostack's limiter is
+told the same): at Frame.io's real 10 creates a minute a pair a second would outrun the limit and
+every run would measure the backlog, not the recovery.
 
 **The trickle**: one upload every ``--interval`` (0.5 s) into one folder, groups of two versions
 (``rcv0001_comp_v001.mov`` then ``..._v002.mov``): each pair is one stack once both are in.
@@ -70,6 +73,7 @@ from tests.e2e.fault_tools import OwnRedis, add_fault, clear_faults, kill_hard
 
 FAULTS = ("scheduler_owner", "other_worker", "web", "redis", "frameio_503")
 LATENCY_S = 0.02
+WINDOW_SCALE = 2 / 60
 DELIVERY_TIME_SCALE = 0.1
 TRANSCODE_DELAY_S = 1.0
 RESTART_S = 1.0
@@ -257,9 +261,11 @@ class Recovery:
         outcome = Outcome(fault)
         workdir = Path(tempfile.mkdtemp(prefix=f"autostack-recovery-{fault}-"))
         own = OwnRedis(workdir / "redis").start()
-        env = {"AUTOSTACK_SWEEP_INTERVAL_S": "0", **dict(self.args.env)}
+        env = {"AUTOSTACK_SWEEP_INTERVAL_S": "0", "AUTOSTACK_RATE_WINDOW_SCALE": f"{WINDOW_SCALE:.6f}"}
+        env.update(dict(self.args.env))
         config = {
             "latency_s": LATENCY_S,
+            "rate_window_scale": WINDOW_SCALE,
             "delivery_time_scale": DELIVERY_TIME_SCALE,
             "transcode_delay_s": TRANSCODE_DELAY_S,
         }
@@ -355,6 +361,7 @@ class Recovery:
         outcome.stall_s = _longest_stall(times, ready, outcome.fault_at, outcome.fault_at + self.args.after)
         tree = sampler.tree or stack.tree(sampler.folder_id)
         outcome.unstacked, outcome.duplicates = _verify(tree, pairs)
+        outcome.extra["unstacked_examples"] = _where(tree, pairs, trickle)[:3]
         outcome.extra["trickle_errors"] = trickle.errors
         outcome.extra["uploaded"] = len(trickle.uploaded)
 
@@ -391,6 +398,21 @@ def _verify(tree: dict[str, Any], pairs: dict[str, list[str]]) -> tuple[int, int
     unstacked = sum(1 for files in pairs.values() if sorted(files) not in stacks)
     duplicates = sum(1 for count in seen.values() if count > 1)
     return unstacked, duplicates
+
+
+def _where(tree: dict[str, Any], pairs: dict[str, list[str]], trickle: Trickle) -> list[str]:
+    """For pairs not stacked together: the group, and where each of its files is (evidence)."""
+    place = {str(item["id"]): "loose" for item in tree.get("files", [])}
+    for item in tree.get("stacks", []):
+        for child in item["children"]:
+            place[str(child["id"])] = f"in a stack of {len(item['children'])}"
+    stacks = [sorted(str(child["id"]) for child in item["children"]) for item in tree.get("stacks", [])]
+    found = []
+    for group, files in sorted(pairs.items()):
+        if sorted(files) not in stacks:
+            uploaded = ", ".join(f"{place.get(f, 'absent')} (uploaded {trickle.uploaded[f][1]:.1f})" for f in files)
+            found.append(f"{group}: {uploaded}")
+    return found
 
 
 # -- report -------------------------------------------------------------------------------------------
