@@ -80,6 +80,12 @@ class RedisAway:
             return self.since is not None and self.clock() - self.since > self.limit_s
 
 
+def _exit_now(code: int) -> None:
+    """End the process at once (from a thread; RQ's loop may be waiting on a Redis that is gone)."""
+    logging.shutdown()
+    os._exit(code)
+
+
 def stamp(path: Path, at: float) -> None:
     """Write the liveness stamp (wall time) atomically."""
     partial = path.with_name(path.name + ".partial")
@@ -103,7 +109,7 @@ class Upkeep:
     away: RedisAway
     interval_s: float
     liveness_file: Path | None
-    exit: Callable[[int], None] = os._exit
+    exit: Callable[[int], None] = _exit_now
     stopped: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -126,6 +132,9 @@ class Upkeep:
                 self.mover.tick()
             except REDIS_ERRORS as exc:
                 wait = self.away.failed(exc)
+            except Exception as exc:  # the thread must outlive any one tick; the type only: no secrets
+                wait = min(BACKOFF_MAX_S, 4 * self.interval_s)
+                log.warning("moving due jobs failed (%s); trying again in %.1f s", type(exc).__name__, wait)
             else:
                 self.away.reached()
                 self._stamp()
@@ -135,7 +144,6 @@ class Upkeep:
                     "status 1 so that its supervisor starts it again",
                     self.away.limit_s,
                 )
-                logging.shutdown()
                 self.exit(1)
                 return
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import pytest
 import redis
 
-from service.upkeep import BACKOFF_MAX_S, RedisAway, backoff_s, liveness_verdict, stamp, stamp_age
+from service.processes import wait_until
+from service.upkeep import BACKOFF_MAX_S, RedisAway, Upkeep, backoff_s, liveness_verdict, stamp, stamp_age
 from workers.settings import load_settings
 
 
@@ -65,3 +67,50 @@ def test_the_liveness_verdict_follows_the_stamps_age(tmp_path: Path) -> None:
 def test_without_a_stamp_file_the_probe_says_it_cannot_check() -> None:
     code, line = liveness_verdict(load_settings({}), 0.0)
     assert code == 2 and "AUTOSTACK_LIVENESS_FILE" in line
+
+
+class Mover:
+    """A stand-in for the DueMover: raises the queued errors first, then succeeds."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.ticks = 0
+
+    def tick(self) -> bool:
+        self.ticks += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def test_the_thread_outlives_an_odd_failure_and_stamps_once_redis_answers(tmp_path: Path) -> None:
+    mover = Mover(ValueError("odd"), redis.ConnectionError("refused"))
+    upkeep = Upkeep(mover, RedisAway(60), 0.01, tmp_path / "alive")  # type: ignore[arg-type]
+    upkeep.start()
+    try:
+        wait_until(lambda: stamp_age(tmp_path / "alive", time.time()) is not None, 10, what="the first stamp")
+    finally:
+        upkeep.stop()
+    assert mover.ticks >= 3
+
+
+def test_the_thread_ends_the_worker_with_status_1_once_redis_stayed_away_too_long() -> None:
+    exits: list[int] = []
+    clock = Clock()
+    away = RedisAway(5, clock)
+
+    class Away(Mover):
+        def tick(self) -> bool:
+            clock.now += 3  # every try takes a while
+            raise redis.ConnectionError("refused")
+
+    upkeep = Upkeep(Away(), away, 0.01, None, exit=exits.append)  # type: ignore[arg-type]
+    upkeep.start()
+    try:
+        wait_until(lambda: bool(exits), 20, what="the worker to give up")
+    finally:
+        upkeep.stop()
+    assert exits == [1]
