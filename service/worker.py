@@ -14,7 +14,7 @@ import redis
 from rq import Worker
 from rq.job import Job
 
-from service.upkeep import REDIS_ERRORS, RedisAway, Upkeep
+from service.upkeep import BACKOFF_MAX_S, REDIS_ERRORS, RedisAway, Upkeep
 from workers import runtime
 from workers.ingest.due import DueMover
 from workers.ingest.queue import schedule_sweep
@@ -46,6 +46,7 @@ class AutostackWorker(Worker):
 
     abandoned_grace_s = 60
     redis_away: RedisAway | None = None
+    max_connection_wait_time = BACKOFF_MAX_S  # RQ's own back-off while it waits for a job (RQ: 60 s)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         ttl = super().get_heartbeat_ttl(job, working_time)
