@@ -25,7 +25,8 @@ same port and data directory.
 * ``scheduler_owner``: SIGKILL (with its work horse and its scheduler) the worker that moves due
   jobs: the holder of RQ's scheduler lock, or of autostack's own lease where RQ's scheduler is
   not used;
-* ``other_worker``: SIGKILL a worker that is not that one;
+* ``other_worker``: SIGKILL a worker that is not that one, in the middle of a job if one is
+  busy within ``BUSY_WAIT_S`` (the RESULT says whether it was);
 * ``web``: SIGKILL the web tier (uvicorn);
 * ``redis``: SIGKILL redis-server and start it again;
 * ``frameio_503``: the sandbox answers every API call with 503 for ``OUTAGE_S`` (10 s).
@@ -64,7 +65,7 @@ from typing import Any
 
 import httpx
 import redis
-from rq import Worker
+from rq import Queue, Worker
 
 from service.launcher import LocalStack
 from service.processes import Child, autostack_argv, spawn, wait_until
@@ -82,6 +83,7 @@ FRAMEIO_WAIT_S = 30.0
 GOAL_RESUME_S = 10.0
 GOAL_ALL_S = 30.0
 SAMPLE_S = 0.25  # the sampler's polling interval (a benchmark, not a test)
+BUSY_WAIT_S = 10.0  # how long other_worker looks for a worker in the middle of a job
 #: autostack's own lease on moving due jobs (when RQ's scheduler is not used): its holder's name.
 DUE_LEASE_PREFIX = "autostack:due-lease:"
 
@@ -211,6 +213,24 @@ def _mover_pids(client: redis.Redis, queue_name: str) -> set[int]:
     return pids
 
 
+def busy_worker(stack: LocalStack, mover: Child | None, within_s: float = BUSY_WAIT_S) -> Child | None:
+    """A worker other than the mover that is running a job (a drain, most often), polled for up
+    to ``within_s``: a worker killed mid-job is the case whose job must be found and run again."""
+    deadline = time.monotonic() + within_s
+    client = stack.redis()
+    try:
+        while time.monotonic() < deadline:
+            by_pid = {c.process.pid: c for c in stack.workers if c.alive() and c is not mover}
+            queue = Queue(stack.queue_name, connection=client)
+            for worker in Worker.all(queue=queue):
+                if worker.pid in by_pid and worker.get_state() == "busy":
+                    return by_pid[worker.pid]
+            time.sleep(0.02)  # polling for a busy moment (a benchmark's schedule, not a test)
+    finally:
+        client.close()
+    return None
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value or "")
 
@@ -302,14 +322,13 @@ class Recovery:
     def _inject(self, fault: str, stack: LocalStack, own: OwnRedis, env: dict[str, str]) -> str:
         if fault in ("scheduler_owner", "other_worker"):
             mover = due_mover(stack)
-            if fault == "scheduler_owner":
-                victim = mover
-            else:
-                victim = next((c for c in stack.workers if c.alive() and c is not mover), None)
-            if victim is None:
+            busy = busy_worker(stack, mover) if fault == "other_worker" else None
+            victim = mover if fault == "scheduler_owner" else busy
+            victim = victim or next((c for c in stack.workers if c.alive() and c is not mover), None)
+            if victim is None or (fault == "scheduler_owner" and mover is None):
                 raise RuntimeError(f"no worker to kill for {fault} (mover: {mover and mover.name})")
             kill_hard(victim)
-            return victim.name
+            return victim.name + (" (mid-job)" if busy is not None else "")
         if fault == "web":
             service = next(child for child in stack.children if child.name == "service")
             service.signal(signal.SIGKILL)
