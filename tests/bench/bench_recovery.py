@@ -26,7 +26,10 @@ same port and data directory.
   jobs: the holder of RQ's scheduler lock, or of autostack's own lease where RQ's scheduler is
   not used;
 * ``other_worker``: SIGKILL a worker that is not that one, in the middle of a job if one is
-  busy within ``BUSY_WAIT_S`` (the RESULT says whether it was);
+  busy within ``BUSY_WAIT_S`` (the report says whether it was);
+* ``busy_worker``: SIGKILL a worker in the middle of a job, the mover or not (the account's
+  drain keeps one worker busy most of the time, often the mover itself, so ``other_worker``
+  mostly finds only idle ones);
 * ``web``: SIGKILL the web tier (uvicorn);
 * ``redis``: SIGKILL redis-server and start it again;
 * ``frameio_503``: the sandbox answers every API call with 503 for ``OUTAGE_S`` (10 s).
@@ -72,7 +75,7 @@ from service.processes import Child, autostack_argv, spawn, wait_until
 from tests.bench.bench_burst import _setting
 from tests.e2e.fault_tools import OwnRedis, add_fault, clear_faults, kill_hard
 
-FAULTS = ("scheduler_owner", "other_worker", "web", "redis", "frameio_503")
+FAULTS = ("scheduler_owner", "other_worker", "busy_worker", "web", "redis", "frameio_503")
 LATENCY_S = 0.02
 WINDOW_SCALE = 2 / 60
 DELIVERY_TIME_SCALE = 0.1
@@ -320,15 +323,18 @@ class Recovery:
         return outcome
 
     def _inject(self, fault: str, stack: LocalStack, own: OwnRedis, env: dict[str, str]) -> str:
-        if fault in ("scheduler_owner", "other_worker"):
+        if fault in ("scheduler_owner", "other_worker", "busy_worker"):
             mover = due_mover(stack)
-            busy = busy_worker(stack, mover) if fault == "other_worker" else None
+            busy = None
+            if fault != "scheduler_owner":
+                busy = busy_worker(stack, mover if fault == "other_worker" else None)
             victim = mover if fault == "scheduler_owner" else busy
             victim = victim or next((c for c in stack.workers if c.alive() and c is not mover), None)
             if victim is None or (fault == "scheduler_owner" and mover is None):
                 raise RuntimeError(f"no worker to kill for {fault} (mover: {mover and mover.name})")
             kill_hard(victim)
-            return victim.name + (" (mid-job)" if busy is not None else "")
+            busy_label = " (mid-job)" if busy is not None else ""
+            return victim.name + busy_label + (" (the mover)" if victim is mover else "")
         if fault == "web":
             service = next(child for child in stack.children if child.name == "service")
             service.signal(signal.SIGKILL)
