@@ -192,7 +192,7 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("worker", help="run an RQ worker (with the scheduler) that stacks files")
+    parser = sub.add_parser("worker", help="run an RQ worker that stacks files (every worker also moves due jobs)")
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     parser.add_argument("--name", default=None, help="worker name (default: RQ's)")
     parser.add_argument(
