@@ -5,7 +5,8 @@ and ``model`` (the in-memory world), ``stacking`` (version stack rules), ``uploa
 uploaded -> transcoded), ``views`` (JSON as the SDK's models name it), ``paging`` (cursor pages),
 ``ratelimit`` (leaky buckets), ``faults`` (injected failures), ``gateway`` (auth, account, rate
 limit, latency and faults around every call), ``events``/``deliveries``/``signing`` (signed
-webhook deliveries with Frame.io's retry rules), ``routes_*`` (the endpoints), ``app`` and ``cli``.
+webhook deliveries with Frame.io's retry rules), ``clicks`` (a person running a Custom Action),
+``routes_*`` (the endpoints), ``app`` and ``cli``.
 
 Where Frame.io's documentation is silent the sandbox picks the least convenient plausible answer:
 a file moved into a stack lands at the bottom; stack children list top first; a stack cannot be

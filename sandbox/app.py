@@ -14,7 +14,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from sandbox import ims, routes_control, routes_files, routes_folders, routes_projects, routes_stacks, routes_webhooks
+from sandbox import (
+    ims,
+    routes_actions,
+    routes_control,
+    routes_files,
+    routes_folders,
+    routes_projects,
+    routes_stacks,
+    routes_webhooks,
+)
 from sandbox.config import SandboxConfig
 from sandbox.errors import error_body
 from sandbox.gateway import RAW_SEND
@@ -55,6 +64,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         *routes_projects.ROUTES,
         *routes_stacks.ROUTES,
         *routes_webhooks.ROUTES,
+        *routes_actions.ROUTES,
         *routes_control.ROUTES,
         *ims.ROUTES,
     ]

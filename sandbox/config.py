@@ -122,6 +122,14 @@ class SandboxConfig:
     retry_reuses_timestamp: bool = False
     """Retries carry the first attempt's ``X-Frameio-Request-Timestamp`` (and its signature)."""
 
+    # --- Custom Actions ----------------------------------------------------------------------
+    action_timeout_s: float = 10.0
+    """How long Frame.io waits for an action's answer before the attempt counts as failed."""
+    action_attempts: int = 5
+    """Attempts in all at one step of a click (Frame.io's guide: it retries up to 5 times)."""
+    action_retry_s: float = 1.0
+    """The wait between attempts (undocumented: short, as a person is watching)."""
+
     def delivery_timeout_s(self) -> float:
         """How long a receiver may take to answer before the attempt counts as failed."""
         return max(0.5, 5.0 * self.delivery_time_scale)
@@ -212,6 +220,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "upload_part_size": (1, 5 * 1024**4),
     "delivery_time_scale": (1e-6, 1e6),
     "delivery_attempts": (1, 100),
+    "action_timeout_s": (0.05, 600.0),
+    "action_attempts": (1, 100),
+    "action_retry_s": (0.0, 600.0),
     "duplicate_delivery_rate": (0.0, 1.0),
     "reorder_delivery_rate": (0.0, 1.0),
     "user_access_token_lifetime_s": (1e-3, 10 * 86400.0),

@@ -100,3 +100,19 @@ class Webhook:
     active: bool = True
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
+
+
+@dataclass
+class CustomAction:
+    """A Custom Action (experimental API): a menu item that posts a signed payload to ``url``."""
+
+    id: str
+    name: str
+    description: str
+    event: str
+    url: str
+    secret: str
+    workspace_id: str
+    creator_id: str
+    created_at: datetime = field(default_factory=now)
+    updated_at: datetime = field(default_factory=now)

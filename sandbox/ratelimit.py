@@ -39,6 +39,11 @@ LIMITS: dict[str, tuple[int, float]] = {
     "webhooks_show": (100, 60.0),
     "webhooks_update": (10, 60.0),
     "webhooks_delete": (60, 60.0),
+    "actions_create": (10, 60.0),
+    "actions_list": (100, 60.0),
+    "actions_show": (100, 60.0),
+    "actions_update": (10, 60.0),
+    "actions_delete": (60, 60.0),
     "me": (100, 60.0),
     "accounts_list": (100, 60.0),
 }

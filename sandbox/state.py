@@ -9,10 +9,11 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from sandbox.errors import not_found
 from sandbox.events import Event, Listener
-from sandbox.model import Asset, File, Folder, Project, Stack, User, Webhook
+from sandbox.model import Asset, CustomAction, File, Folder, Project, Stack, User, Webhook
 from sandbox.oauth import OAuthBook
 
 
@@ -28,6 +29,9 @@ class Store:
     files: dict[str, File] = field(default_factory=dict)
     stacks: dict[str, Stack] = field(default_factory=dict)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
+    actions: dict[str, CustomAction] = field(default_factory=dict)
+    clicks: list[dict[str, Any]] = field(default_factory=list)
+    """Every click on a Custom Action, with each screen the user was shown (the control API reads it)."""
     listeners: list[Listener] = field(default_factory=list)
     oauth: OAuthBook = field(default_factory=OAuthBook)
     """User sign-ins: authorization codes, refresh tokens, and which sign-in each access token is of."""
@@ -103,6 +107,12 @@ class Store:
         found = self.webhooks.get(webhook_id)
         if found is None:
             raise not_found("Webhook", webhook_id)
+        return found
+
+    def action(self, action_id: str) -> CustomAction:
+        found = self.actions.get(action_id)
+        if found is None:
+            raise not_found("Action", action_id)
         return found
 
     def folder_of(self, asset: Asset) -> Folder:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.model import Asset, File, Folder, Project, Stack, User, Webhook, iso
+from sandbox.model import Asset, CustomAction, File, Folder, Project, Stack, User, Webhook, iso
 from sandbox.state import Store
 
 MEDIA_LINKS = (
@@ -129,4 +129,20 @@ def webhook_view(webhook: Webhook, store: Store, *, secret: bool = False, creato
         view["secret"] = webhook.secret
     if creator and webhook.creator_id in store.users:
         view["creator"] = user_view(store.users[webhook.creator_id])
+    return view
+
+
+def action_view(action: CustomAction, *, secret: bool = False) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": action.id,
+        "name": action.name,
+        "description": action.description,
+        "event": action.event,
+        "url": action.url,
+        "workspace_id": action.workspace_id,
+        "created_at": iso(action.created_at),
+        "updated_at": iso(action.updated_at),
+    }
+    if secret:
+        view["secret"] = action.secret
     return view

@@ -13,6 +13,8 @@ from service.tables import table_lines
 from service.worker import rules_for
 from workers import runtime
 from workers.settings import ConfigError, Settings
+from workers.stacking.pauses import Pauses
+from workers.stacking.scope import FolderScope
 from workers.stacking.stacker import Outcome, Stacker
 from workers.tools.backfill import DoneGroups, GroupPlan, apply_plans, plan_folder, walk
 
@@ -31,11 +33,15 @@ def backfill_main(args: argparse.Namespace, settings: Settings, out: TextIO, rt:
         raise ConfigError("set --account or FRAMEIO_ACCOUNT_ID")
     settings.require_frameio_credentials()
     rt = rt or runtime.Runtime(settings, rules_for(settings), foreground=True)
-    client, policy = rt.frameio(), rt.policy()
+    client, policy, naming = rt.frameio(), rt.policy(), rt.folder_rules()
+    paused = FolderScope(client, rt.redis(), ()).refusal(account_id, args.folder)
+    if paused is not None:
+        print(f"nothing to stack: {paused.reason}", file=out)
+        return 0
     plans: list[GroupPlan] = []
     with Steps(out, "listing") as listing:
-        for folder in walk(client, account_id, args.folder, args.recursive):
-            plans += plan_folder(folder, rt.rules, policy)
+        for folder in walk(client, account_id, args.folder, args.recursive, Pauses(rt.redis()).ids()):
+            plans += plan_folder(folder, naming.resolve(account_id, folder.id).rules, policy)
             listing.advance(f"{folder.path}: {len(folder.children)} file(s), {len(plans)} group(s) so far")
     print_plan(plans, out)
     if args.dry_run or not plans:
@@ -43,7 +49,7 @@ def backfill_main(args: argparse.Namespace, settings: Settings, out: TextIO, rt:
     progress = DoneGroups(rt.redis(), args.folder)
     if args.restart:
         progress.clear()
-    stacker = Stacker(client, rt.rules, policy, lock=rt.locks().hold, memory=rt.memory(), job_id="backfill")
+    stacker = Stacker(client, naming, policy, lock=rt.locks().hold, memory=rt.memory(), job_id="backfill")
     try:
         with Steps(out, "backfill", len(plans)) as steps:
             outcomes = apply_plans(stacker, account_id, plans, progress, lambda *row: steps.advance(_step_text(*row)))

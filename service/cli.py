@@ -42,7 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(settings.autostack_log_format)
     app = create_app(settings)
     _warn_about_redis(app.state.webhooks.redis)
-    metrics_server = start_metrics(app.state.webhooks)
+    metrics_server = start_metrics(app.state.webhooks, app.state.actions.outcomes)
     config = uvicorn.Config(
         app,
         host=args.host,
@@ -129,10 +129,34 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return backfill_main(args, _settings(), sys.stdout)
 
 
+def cmd_rules_suggest(args: argparse.Namespace) -> int:
+    from service.rules_suggest import suggest_main
+
+    return suggest_main(args, _settings(), sys.stdout, sys.stderr)
+
+
+def _add_rules(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from service.rules_suggest import add_suggest_arguments
+
+    parser = sub.add_parser("rules", help="the naming rules file")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    suggest = actions.add_parser(
+        "suggest", help="read a folder tree's names (read-only) and suggest rules for the shapes not read"
+    )
+    add_suggest_arguments(suggest)
+    suggest.set_defaults(func=cmd_rules_suggest)
+
+
 def cmd_webhooks_register(args: argparse.Namespace) -> int:
     from service.registration import register_main
 
     return register_main(args, _settings(), sys.stdout)
+
+
+def cmd_actions_register(args: argparse.Namespace) -> int:
+    from service.action_registration import register_actions_main
+
+    return register_actions_main(args, _settings(), sys.stdout)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -271,14 +295,36 @@ def _add_backfill(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(func=cmd_backfill)
 
 
+def _add_register_group(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    helps: tuple[str, str],
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    func: Callable[[argparse.Namespace], int],
+) -> None:
+    """``autostack NAME register``: ``helps`` is (the group's help, register's help)."""
+    parser = sub.add_parser(name, help=helps[0])
+    verbs = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    register = verbs.add_parser("register", help=helps[1])
+    add_arguments(register)
+    register.set_defaults(func=func)
+
+
 def _add_webhooks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from service.registration import add_register_arguments
 
-    parser = sub.add_parser("webhooks", help="manage the Frame.io webhook")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    register = actions.add_parser("register", help="create the webhook and print its secret once")
-    add_register_arguments(register)
-    register.set_defaults(func=cmd_webhooks_register)
+    helps = ("manage the Frame.io webhook", "create the webhook and print its secret once")
+    _add_register_group(sub, "webhooks", helps, add_register_arguments, cmd_webhooks_register)
+
+
+def _add_actions(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from service.action_registration import add_actions_register_arguments
+
+    helps = (
+        "manage autostack's Custom Actions in Frame.io's menu",
+        "create or update the actions and print new secrets once",
+    )
+    _add_register_group(sub, "actions", helps, add_actions_register_arguments, cmd_actions_register)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -293,11 +339,13 @@ def build_parser() -> argparse.ArgumentParser:
         _add_explain,
         _add_backfill,
         _add_webhooks,
+        _add_actions,
         _add_status,
         _add_undo,
         _add_unstack,
         _add_login,
         _add_doctor,
+        _add_rules,
     )
     for add in commands:
         add(sub)

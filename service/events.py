@@ -32,15 +32,21 @@ def _id_of(payload: dict[str, Any], key: str, required: bool = True) -> str:
     return ""
 
 
-def parse_event(body: bytes) -> Event:
+def load_object(body: bytes, error: type[MalformedEvent] = MalformedEvent) -> dict[str, Any]:
+    """The body as a JSON object, else ``error`` saying what is wrong."""
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError):
-        raise MalformedEvent("the body is not JSON") from None
+        raise error("the body is not JSON") from None
     except RecursionError:
-        raise MalformedEvent("the body is nested too deeply") from None
+        raise error("the body is nested too deeply") from None
     if not isinstance(payload, dict):
-        raise MalformedEvent("the body is not a JSON object")
+        raise error("the body is not a JSON object")
+    return payload
+
+
+def parse_event(body: bytes) -> Event:
+    payload = load_object(body)
     kind = payload.get("type")
     if not isinstance(kind, str) or not kind or len(kind) > 100:
         raise MalformedEvent("missing or malformed type")

@@ -19,6 +19,7 @@ import httpx
 import redis
 from rq import Queue, Worker
 
+from service.action_menu import ACTIONS
 from service.processes import Child, autostack_argv, free_port, spawn, start_redis, wait_http, wait_until
 from workers.ingest.inbox import INBOXES_KEY
 
@@ -36,6 +37,9 @@ class LocalStack:
     state: dict[str, str] = field(default_factory=dict)
     secret: str = ""
     webhook_id: str = ""
+    # autostack's Custom Actions in the sandbox: event key -> action id, and their secrets.
+    action_ids: dict[str, str] = field(default_factory=dict)
+    action_secrets: list[str] = field(default_factory=list)
     queue_name: str = "autostack"
     children: list[Child] = field(default_factory=list)
     workers: list[Child] = field(default_factory=list)
@@ -68,6 +72,7 @@ class LocalStack:
             self.children.append(child)
         self._start_sandbox(sandbox_config)
         self._register_webhook()
+        self._register_actions()
         self._start_service(env)
         for _ in range(workers):
             self.add_worker(env)
@@ -90,6 +95,16 @@ class LocalStack:
         answer = self.api("POST", path, json=payload)
         self.secret = answer["data"]["secret"]
         self.webhook_id = answer["data"]["id"]
+
+    def _register_actions(self) -> None:
+        """autostack's actions, as ``autostack actions register`` creates them, posting to the service."""
+        path = f"/v4/accounts/{self.state['account_id']}/workspaces/{self.state['workspace_id']}/actions"
+        for spec in ACTIONS:
+            fields = {"name": spec.name, "description": spec.description, "event": spec.event}
+            payload = {"data": {**fields, "url": f"{self.service_url}/actions/frameio"}}
+            created = self.api("POST", path, json=payload, headers={"api-version": "experimental"})["data"]
+            self.action_ids[spec.event] = created["id"]
+            self.action_secrets.append(created["secret"])
 
     def _start_service(self, env: Mapping[str, str]) -> None:
         port = self.service_url.rsplit(":", 1)[1]
@@ -131,6 +146,7 @@ class LocalStack:
             "FRAMEIO_BASE_URL": self.sandbox_url or "http://127.0.0.1:9",
             "FRAMEIO_TOKEN": self.state.get("token", "unset"),
             "FRAMEIO_WEBHOOK_SECRETS": self.secret or "unset",
+            "FRAMEIO_ACTION_SECRETS": ",".join(self.action_secrets) or "unset",
             "AUTOSTACK_QUEUE": self.queue_name,
         }
 
@@ -143,7 +159,7 @@ class LocalStack:
     # -- the sandbox -------------------------------------------------------------------------
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"authorization": f"Bearer {self.state['token']}"}
+        headers = {"authorization": f"Bearer {self.state['token']}", **kwargs.pop("headers", {})}
         response = httpx.request(method, f"{self.sandbox_url}{path}", headers=headers, timeout=10, **kwargs)
         response.raise_for_status()
         return response.json() if response.content else None
@@ -169,6 +185,16 @@ class LocalStack:
         response.raise_for_status()
         tree: dict[str, Any] = response.json()
         return tree
+
+    def click(self, event: str, resource_id: str, resource_type: str, **extra: Any) -> dict[str, Any]:
+        """Click autostack's action ``event`` on a resource as a person (``values`` fills its forms;
+        ``user_id``, ``interaction_id`` as the sandbox's control takes them): the screens shown."""
+        body = {"resource_id": resource_id, "resource_type": resource_type, **extra}
+        url = f"{self.sandbox_url}/_sandbox/actions/{self.action_ids[event]}/click"
+        response = httpx.post(url, json=body, timeout=120)
+        response.raise_for_status()
+        record: dict[str, Any] = response.json()
+        return record
 
     def deliveries(self) -> list[dict[str, Any]]:
         response = httpx.get(f"{self.sandbox_url}/_sandbox/deliveries", timeout=10)

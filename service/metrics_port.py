@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from wsgiref.simple_server import WSGIServer
 
 import redis
@@ -21,9 +22,11 @@ from workers.settings import metrics_listen
 log = logging.getLogger("autostack.metrics")
 
 
-def snapshot(context: WebhookContext) -> metrics.Snapshot:
-    """What one scrape renders: the Redis series, this pod's webhook answers, the gauges read now."""
+def snapshot(context: WebhookContext, actions: Counter[str] | None = None) -> metrics.Snapshot:
+    """What one scrape renders: the Redis series, this pod's webhook and Custom Action answers,
+    the gauges read now."""
     extra = {metrics.series("autostack_webhooks_total", outcome=key): float(n) for key, n in context.outcomes.items()}
+    extra |= {metrics.series("autostack_actions_total", outcome=key): float(n) for key, n in (actions or {}).items()}
     extra["autostack_enqueue_failures_total"] = float(context.outcomes.get("unavailable", 0))
     try:
         stored: dict[bytes, bytes] = context.redis.hgetall(metrics.HASH)  # type: ignore[assignment]
@@ -41,18 +44,18 @@ def snapshot(context: WebhookContext) -> metrics.Snapshot:
     return stored, extra, gauges
 
 
-def registry_for(context: WebhookContext) -> CollectorRegistry:
+def registry_for(context: WebhookContext, actions: Counter[str] | None = None) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(metrics.RedisCollector(lambda: snapshot(context)))
+    registry.register(metrics.RedisCollector(lambda: snapshot(context, actions)))
     return registry
 
 
-def render_text(context: WebhookContext) -> str:
+def render_text(context: WebhookContext, actions: Counter[str] | None = None) -> str:
     """The text one scrape of the metrics listener answers."""
-    return generate_latest(registry_for(context)).decode()
+    return generate_latest(registry_for(context, actions)).decode()
 
 
-def start_metrics(context: WebhookContext) -> WSGIServer | None:
+def start_metrics(context: WebhookContext, actions: Counter[str] | None = None) -> WSGIServer | None:
     """Serve the metrics on ``AUTOSTACK_METRICS_ADDRESS`` in a thread; None when it is empty or
     taken (one warning line: the webhook port matters more than the metrics)."""
     address = context.settings.autostack_metrics_address
@@ -60,7 +63,7 @@ def start_metrics(context: WebhookContext) -> WSGIServer | None:
         return None
     host, port = metrics_listen(address)
     try:
-        server, _thread = start_http_server(port, addr=host, registry=registry_for(context))
+        server, _thread = start_http_server(port, addr=host, registry=registry_for(context, actions))
     except OSError as exc:
         log.warning("metrics not served: %s is unavailable (%s); set AUTOSTACK_METRICS_ADDRESS", address, exc.strerror)
         return None

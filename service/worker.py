@@ -18,35 +18,46 @@ from service.upkeep import BACKOFF_MAX_S, REDIS_ERRORS, RedisAway, Upkeep
 from workers import runtime
 from workers.ingest.due import DueMover
 from workers.ingest.queue import schedule_sweep
-from workers.naming.parser import DEFAULT_RULES, Rules
-from workers.naming.rules import RulesError, load_rules
+from workers.naming.rules import RulesError, load_rulebook
+from workers.naming.scopes import DEFAULT_BOOK, RuleBook
 from workers.settings import ConfigError, Settings
 
 
-def rules_for(settings: Settings) -> Rules:
-    """The naming rules in force: ``AUTOSTACK_RULES`` validated at start-up, else the defaults."""
+def rules_for(settings: Settings) -> RuleBook:
+    """The naming rules in force (with their scopes): ``AUTOSTACK_RULES`` validated at start-up, else the defaults."""
     if settings.autostack_rules is None:
-        return DEFAULT_RULES
+        return DEFAULT_BOOK
     try:
-        return load_rules(settings.autostack_rules)
+        return load_rulebook(settings.autostack_rules)
     except RulesError as exc:
         raise ConfigError(f"AUTOSTACK_RULES: {exc}") from None
 
 
 class AutostackWorker(Worker):
-    """RQ's worker, with a shorter grace before a dead worker's job counts as abandoned, and its
-    own Redis errors between jobs ridden out (with back-off) instead of ending the worker.
+    """RQ's worker, with a shorter grace before a dead worker's job counts as abandoned, its own
+    Redis errors between jobs ridden out (with back-off) instead of ending the worker, and a
+    command listener that stops in a second.
 
     RQ keeps a running job's registry entry alive for the monitoring interval plus a fixed 60 s,
     so a job whose worker was killed is only found (and retried) after that; the grace is a setting.
     RQ's loop quits on a Redis error outside its wait for a job; here such an error waits (the
     shared :class:`~service.upkeep.RedisAway` logs and backs off) until Redis answers again or
-    the upkeep thread gives up on it.
+    the upkeep thread gives up on it. RQ's listener thread for worker commands waits up to 60 s
+    for a message, and redis-py 8's ``stop()`` joins it: once the unsubscribe's answer was read
+    first, a warm shut-down hung for up to a minute. Here it wakes every second.
     """
 
     abandoned_grace_s = 60
     redis_away: RedisAway | None = None
     max_connection_wait_time = BACKOFF_MAX_S  # RQ's own back-off while it waits for a job (RQ: 60 s)
+    listener_wake_s = 1.0
+
+    def subscribe(self) -> None:
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]  # RQ types it None
+            sleep_time=self.listener_wake_s, daemon=True, exception_handler=self._pubsub_exception_handler
+        )
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         ttl = super().get_heartbeat_ttl(job, working_time)

@@ -15,7 +15,8 @@ holds every package to it. From the bottom up:
 Beside them: :mod:`workers.settings` (the one settings object), :mod:`workers.runtime` (where
 every client is built, once per process), :mod:`workers.credentials` (the sign-in's state for
 status, readiness and metrics), :mod:`workers.logs`, :mod:`workers.metrics` and
-:mod:`workers.decisions`.
+:mod:`workers.decisions`; and :mod:`workers.action_jobs`, the RQ jobs behind Frame.io's menu (it
+imports the tools and the ingest path's recording; nothing imports it: RQ names it by path).
 
 Jobs queued before the layout changed name their functions ``workers.jobs.…``,
 ``workers.drain.…`` and ``workers.sweep.…``: RQ resolves such a name through :func:`__getattr__`

@@ -30,6 +30,7 @@ DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 HELP = {
     "autostack_webhooks_total": ("counter", "Webhook deliveries by outcome."),
+    "autostack_actions_total": ("counter", "Custom Action calls (Frame.io's menu) by outcome."),
     "autostack_enqueue_failures_total": ("counter", "Deliveries answered 503 because Redis could not take the job."),
     "autostack_queue_depth": ("gauge", "Jobs waiting in the queue."),
     "autostack_inbox_files": ("gauge", "Files accepted and waiting in the accounts' inboxes for a drain."),

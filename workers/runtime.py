@@ -21,11 +21,12 @@ from workers.frameio.platform import PLATFORM_KEY, Platform
 from workers.frameio.ratelimit import RateLimiter, parse_limits
 from workers.frameio.usertoken import UserToken
 from workers.metrics import CallCounter
-from workers.naming.parser import DEFAULT_RULES, Rules
+from workers.naming.scopes import DEFAULT_BOOK, RuleBook
 from workers.settings import Settings
 from workers.stacking.locks import GroupLocks
 from workers.stacking.memory import Memory
 from workers.stacking.planner import Policy
+from workers.stacking.scope import FolderRules, FolderScope
 
 FOREGROUND_MAX_WAIT_S = 3600.0
 
@@ -33,7 +34,7 @@ FOREGROUND_MAX_WAIT_S = 3600.0
 @dataclass
 class Runtime:
     settings: Settings
-    rules: Rules = DEFAULT_RULES
+    rules: RuleBook = DEFAULT_BOOK  # the rules file: global rules and [[scope]] sections
     transport: httpx.BaseTransport | None = None
     # A command-line tool (backfill, undo) waits for the shared limiter in the process; a worker
     # hands a long wait back to RQ's scheduler instead.
@@ -122,6 +123,12 @@ class Runtime:
             duplicate_versions=self.settings.autostack_duplicate_versions,
             separate_media_kinds=self.settings.autostack_separate_media_kinds,
         )
+
+    def folder_rules(self) -> FolderRules:
+        """The naming rules per folder, for one job; without [[scope]] sections it makes no calls."""
+        if not self.rules.scopes:
+            return FolderRules(self.rules)
+        return FolderRules(self.rules, FolderScope(self.frameio(), self.redis(), ()))
 
     def memory(self) -> Memory:
         return Memory(self.redis(), listing_ttl_s=self.settings.autostack_listing_cache_s)

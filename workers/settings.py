@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     frameio_timeout_s: float = Field(default=10.0, gt=0)
     # Newest first: during a rotation both the new and the old secret verify.
     frameio_webhook_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    # The Custom Actions' secrets (one per action, newest first for a rotation, like the webhooks').
+    frameio_action_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    # How long an action's interaction (a click, then its form) is remembered: its answers repeat.
+    autostack_action_ttl_s: int = Field(default=3600, ge=60)
+    # How long an action's answer may wait on queued work before it says "still working" (Frame.io
+    # waits 10 s in all).
+    autostack_action_wait_s: float = Field(default=5.0, ge=0, le=8)
 
     autostack_log_format: Literal["json", "text"] = "json"
     # Where `autostack serve` publishes /metrics (host:port), apart from the public webhook port;
@@ -107,6 +114,9 @@ class Settings(BaseSettings):
     autostack_web_redis_timeout_s: float = Field(default=0.4, gt=0)
     autostack_not_ready_retry_s: int = Field(default=10, gt=0)
     autostack_decision_log_max: int = Field(default=100_000, gt=0)
+    # How long `autostack explain --file` can look back: a file's decisions are kept this many
+    # days after its last one (its cost per upload per day: README, Performance).
+    autostack_decision_retention_days: int = Field(default=90, ge=1, le=3650)
     # Versions of one group arriving within this window are stacked by one create (0 = off).
     autostack_coalesce_window_s: float = Field(default=2.0, ge=0, le=60)
     # Deliveries go to the account's inbox, decided by one drain job per account a folder at a
@@ -145,7 +155,12 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator(
-        "frameio_webhook_secrets", "autostack_event_types", "autostack_projects", "autostack_folders", mode="before"
+        "frameio_webhook_secrets",
+        "frameio_action_secrets",
+        "autostack_event_types",
+        "autostack_projects",
+        "autostack_folders",
+        mode="before",
     )
     @classmethod
     def _csv(cls, value: object) -> object:
@@ -202,6 +217,10 @@ class Settings(BaseSettings):
         if self.frameio_client_id is not None:
             return "server_to_server"
         raise ConfigError(NO_CREDENTIALS)
+
+    @property
+    def decision_retention_s(self) -> int:
+        return self.autostack_decision_retention_days * 86400
 
     def require_webhook_secrets(self) -> None:
         if not self.frameio_webhook_secrets:

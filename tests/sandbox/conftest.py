@@ -114,6 +114,21 @@ class Sandbox:
         response = self.http.post("/_sandbox/faults", json=spec)
         assert response.status_code == 201, response.text
 
+    def action(self, url: str, event: str = "test.action", name: str = "Test action") -> dict[str, Any]:
+        body = {"data": {"name": name, "description": "a test", "event": event, "url": url}}
+        path = f"/workspaces/{self.state['workspace_id']}/actions"
+        response = self.api("POST", path, json=body, headers={"api-version": "experimental"})
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    def click(self, action_id: str, resource_id: str, resource_type: str, **extra: Any) -> dict[str, Any]:
+        body = {"resource_id": resource_id, "resource_type": resource_type, **extra}
+        response = self.http.post(f"/_sandbox/actions/{action_id}/click", json=body, timeout=120)
+        assert response.status_code == 200, response.text
+        record: dict[str, Any] = response.json()
+        return record
+
     def webhook(self, url: str, events: list[str]) -> dict[str, Any]:
         body = {"data": {"name": "test hook", "url": url, "events": events}}
         response = self.api("POST", f"/workspaces/{self.state['workspace_id']}/webhooks", json=body)
@@ -205,6 +220,8 @@ class Receiver:
     url: str
     requests: list[Received] = field(default_factory=list)
     answer: Answer = lambda request, number: (200, 0.0)
+    reply: Callable[[Received, int], bytes] = lambda request, number: b""
+    """The body of the answer (JSON), for a receiver playing a Custom Action's server."""
     stopping: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -230,10 +247,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         status, delay = self.receiver.answer(received, number)
         if delay:
             self.receiver.stopping.wait(delay)
+        reply = self.receiver.reply(received, number)
         with contextlib.suppress(OSError):
             self.send_response(status)
-            self.send_header("content-length", "0")
+            self.send_header("content-length", str(len(reply)))
+            if reply:
+                self.send_header("content-type", "application/json")
             self.end_headers()
+            self.wfile.write(reply)
 
     def log_message(self, format: str, *args: Any) -> None:
         del format, args

@@ -15,7 +15,7 @@ import redis
 from service import backfill as backfill_command
 from tests.workers.conftest import InProcessSandbox
 from workers.runtime import Runtime
-from workers.settings import load_settings
+from workers.stacking.pauses import Pauses
 from workers.stacking.stacker import Outcome, Stacker
 from workers.tools.backfill import DoneGroups, GroupPlan, apply_plans
 
@@ -61,20 +61,6 @@ def stacks_in(sandbox: InProcessSandbox, folder: str) -> list[list[str]]:
 def arguments(root: str, account: str, **extra: Any) -> argparse.Namespace:
     options = {"folder": root, "account": account, "recursive": True, "dry_run": False, "restart": False, **extra}
     return argparse.Namespace(**options)
-
-
-@pytest.fixture
-def runtime_for(sandbox: InProcessSandbox, redis_url: str, redis_client: redis.Redis) -> Runtime:
-    environment = {
-        "REDIS_URL": redis_url,
-        "FRAMEIO_TOKEN": sandbox.state["token"],
-        "FRAMEIO_BASE_URL": "http://sandbox",
-        "AUTOSTACK_RATE_WINDOW_SCALE": "0.001",  # the shared limiter runs, with Frame.io's windows shrunk
-    }
-    # The sandbox's windows shrink by the same factor: Frame.io's x-ratelimit headers are what the
-    # limiter learns from, so the two must agree.
-    sandbox.configure(rate_limits=True, rate_window_scale=0.001)
-    return Runtime(load_settings(environment), transport=sandbox.transport(), foreground=True)
 
 
 @pytest.mark.slow
@@ -167,3 +153,23 @@ def test_a_new_version_beside_an_existing_stack_is_planned_as_an_add(
     )
     assert "add 1 version(s) to the existing stack" in out.getvalue()
     assert stacks_in(sandbox, folder) == [["a_v3.mov", "a_v2.mov", "a_v1.mov"]]
+
+
+def test_backfill_leaves_a_paused_subfolder_out_and_a_paused_root_alone(
+    sandbox: InProcessSandbox, runtime_for: Runtime, redis_client: redis.Redis
+) -> None:
+    root = sandbox.folder("paused-root")
+    path = f"/v4/accounts/{sandbox.account}/folders/{root}/folders"
+    sub = sandbox.http.post(path, json={"data": {"name": "sub"}}, headers=sandbox.auth()).json()["data"]["id"]
+    for folder in (root, sub):
+        for name in ("a_v1.mov", "a_v2.mov"):
+            sandbox.upload(folder, name)
+    Pauses(redis_client).pause(root, "someone", 0.0)
+    out = io.StringIO()
+    assert backfill_command.backfill_main(arguments(root, sandbox.account), runtime_for.settings, out, runtime_for) == 0
+    assert out.getvalue().startswith("nothing to stack: autostack is paused in this folder by someone")
+    Pauses(redis_client).resume(root)
+    Pauses(redis_client).pause(sub, "someone", 0.0)
+    assert backfill_command.backfill_main(arguments(root, sandbox.account), runtime_for.settings, out, runtime_for) == 0
+    assert stacks_in(sandbox, root) == [["a_v2.mov", "a_v1.mov"]]
+    assert stacks_in(sandbox, sub) == []

@@ -31,6 +31,7 @@ COMMANDS = [
     ["backfill"],
     ["webhooks"],
     ["webhooks", "register"],
+    ["actions", "register"],
     ["status"],
     ["undo"],
     ["unstack"],

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redis
 
-from service.explain import add_explain_arguments, explain_main, run_explain
+from service.explain import add_explain_arguments, explain_file, explain_main, run_explain
 from tests.service.conftest import run_autostack as autostack
 from workers import decisions
 from workers.naming.parser import DEFAULT_RULES
@@ -137,3 +137,35 @@ def test_file_as_a_table_shows_times_with_their_zone(redis_url: str, redis_clien
     code, out, _ = autostack("explain", "--file", "f1", env={"REDIS_URL": redis_url})
     assert code == 0
     assert out.splitlines()[1].split()[2] == "UTC"
+
+
+SCOPED = """
+[[scope]]
+name = "german spots"
+projects = ["p-de"]
+folders = ["/Werbung/**"]
+version_words = ["Fassung"]
+"""
+
+
+def test_project_and_folder_pick_the_scope_that_decides(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(SCOPED, encoding="utf-8")
+    scoped = ["--rules", str(rules), "--project", "p-de", "--folder", "/Werbung/Week 2", "spot_Fassung_2.mov"]
+    code, out, _ = run(scoped)
+    assert code == 0
+    assert out.splitlines()[0] == "rules: scope 'german spots'"
+    assert "spot" in out.splitlines()[2] and " 2 " in out.splitlines()[2]
+    code, out, _ = run(["--json", *scoped[:4], "--folder", "Promos", "spot_Fassung_2.mov"])
+    assert json.loads(out)["scope"] == "global" and json.loads(out)["rule"] == "no-token"
+    _, plain, _ = run(["--json", "--rules", str(rules), "spot_Fassung_2.mov"])
+    assert "scope" not in json.loads(plain)  # the documented five keys unless a scope was asked for
+
+
+def test_recorded_decisions_show_the_scope_that_read_the_name(redis_client: redis.Redis) -> None:
+    decision = decisions.Decision("acc", "f1", "stacked", "created a stack", rule="token", scope="german spots")
+    decisions.record(redis_client, decision, 100)
+    out = io.StringIO()
+    assert explain_file(redis_client, "f1", out) == 0
+    header, row = out.getvalue().splitlines()[:2]
+    assert "scope" in header.split() and "german spots" in row

@@ -229,6 +229,15 @@ def _drive(stack: LocalStack, evidence: Evidence) -> None:
     _deliver_hostile(stack, evidence)
     stack.wait_idle(60, expected_deliveries=2 * len(stack.uploaded))
 
+    # Frame.io's menu: answers and the queued preview job's arguments are searched too.
+    for event, resource, kind, values in (
+        ("autostack.why", evidence.uploaded[0], "file", []),
+        ("autostack.stack", folder, "folder", [{"where": "folder", "mode": "preview"}]),
+    ):
+        record = stack.click(event, resource, kind, values=values)
+        evidence.answers[f"action {event}"] = (200, json.dumps(record).encode())
+    stack.wait_idle(60, expected_deliveries=2 * len(stack.uploaded))
+
     # A 500: the job hands itself back to the scheduler (a retry 30 s or more later).
     client = stack.redis()
     try:
@@ -353,6 +362,7 @@ def evidence(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             secrets={
                 "FRAMEIO_TOKEN": TOKEN,
                 "FRAMEIO_WEBHOOK_SECRETS": stack.secret,
+                **{f"action secret {n}": secret for n, secret in enumerate(stack.action_secrets, 1)},
                 "FRAMEIO_CLIENT_SECRET": CLIENT_SECRET,
                 "REDIS_URL password": REDIS_PASSWORD,
             },
@@ -479,6 +489,7 @@ SECRETS = {
     "FRAMEIO_TOKEN": TOKEN,
     "FRAMEIO_CLIENT_SECRET": CLIENT_SECRET,
     "FRAMEIO_WEBHOOK_SECRETS": f"whsec-{uuid.uuid4().hex}",
+    "FRAMEIO_ACTION_SECRETS": f"actsec-{uuid.uuid4().hex}",
     "REDIS_URL password": REDIS_PASSWORD,
 }
 OLD_WEBHOOK_SECRET = f"whsec-old-{uuid.uuid4().hex}"
@@ -491,6 +502,7 @@ def full_environment() -> dict[str, str]:
         "FRAMEIO_CLIENT_ID": CLIENT_ID,
         "FRAMEIO_CLIENT_SECRET": CLIENT_SECRET,
         "FRAMEIO_WEBHOOK_SECRETS": f"{SECRETS['FRAMEIO_WEBHOOK_SECRETS']},{OLD_WEBHOOK_SECRET}",
+        "FRAMEIO_ACTION_SECRETS": SECRETS["FRAMEIO_ACTION_SECRETS"],
     }
 
 

@@ -31,6 +31,8 @@ PURE = (
     "workers.naming.templates",
     "workers.naming.media",
     "workers.naming.rules",
+    "workers.naming.scopes",
+    "workers.naming.suggest",
     "workers.frameio.errors",
     "workers.frameio.models",
     "workers.frameio.retry",
@@ -115,3 +117,8 @@ def test_every_package_says_what_it_owns_and_may_import() -> None:
     for package in PACKAGES:
         doc = ast.get_docstring(ast.parse((ROOT / package / "__init__.py").read_text())) or ""
         assert "import" in doc and len(doc) > 100, f"workers.{package} has no docstring saying what it may import"
+
+
+def test_nothing_imports_the_action_jobs_rq_names_them_by_path() -> None:
+    importers = [path for path in ROOT.rglob("*.py") if "workers.action_jobs" in imports_of(path)]
+    assert importers == []

@@ -23,6 +23,7 @@ from workers.frameio.models import (
     StackAsset,
     asset_from_json,
     file_from_json,
+    folder_from_json,
     stack_from_json,
 )
 from workers.frameio.platform import Platform
@@ -114,11 +115,7 @@ class FrameioClient:
 
     def show_folder(self, account_id: str, folder_id: str) -> FolderAsset:
         body = self._call("show_folder", account_id, "GET", f"/accounts/{account_id}/folders/{folder_id}")
-        data = _data_object(body)
-        parent = data.get("parent_id")
-        return FolderAsset(
-            str(data.get("id", "")), str(data.get("name", "")), parent if isinstance(parent, str) else None
-        )
+        return folder_from_json(_data_object(body))
 
     def show_stack(self, account_id: str, stack_id: str) -> StackAsset:
         body = self._call("show_stack", account_id, "GET", f"/accounts/{account_id}/version_stacks/{stack_id}")
@@ -139,6 +136,24 @@ class FrameioClient:
         body = self._call(
             "webhooks_create", account_id, "POST", path, {"data": {"name": name, "url": url, "events": events}}
         )
+        return _data_object(body)
+
+    def list_actions(self, account_id: str, workspace_id: str) -> list[dict[str, Any]]:
+        """The workspace's Custom Actions (experimental API; the first page of 100 is enough for ours)."""
+        path = f"/accounts/{account_id}/workspaces/{workspace_id}/actions"
+        body = self._call("actions_list", account_id, "GET", path, params={"page_size": "100"}, headers=EXPERIMENTAL)
+        items = body.get("data")
+        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+    def create_action(self, account_id: str, workspace_id: str, fields: dict[str, str]) -> dict[str, Any]:
+        """Create a Custom Action; the answer holds its ``secret``, which Frame.io shows only here."""
+        path = f"/accounts/{account_id}/workspaces/{workspace_id}/actions"
+        body = self._call("actions_create", account_id, "POST", path, {"data": fields}, headers=EXPERIMENTAL)
+        return _data_object(body)
+
+    def update_action(self, account_id: str, action_id: str, fields: dict[str, str]) -> dict[str, Any]:
+        path = f"/accounts/{account_id}/actions/{action_id}"
+        body = self._call("actions_update", account_id, "PATCH", path, {"data": fields}, headers=EXPERIMENTAL)
         return _data_object(body)
 
     def create_stack(self, account_id: str, folder_id: str, file_ids: list[str]) -> StackAsset:

@@ -34,6 +34,7 @@ class FolderAsset:
     id: str
     name: str
     parent_id: str | None
+    project_id: str | None = None
 
 
 Asset = FileAsset | StackAsset | FolderAsset
@@ -47,6 +48,12 @@ def _text(data: dict[str, Any], key: str) -> str:
 def _optional(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
     return value if isinstance(value, str) else None
+
+
+def folder_from_json(data: dict[str, Any]) -> FolderAsset:
+    return FolderAsset(
+        _text(data, "id"), _text(data, "name"), _optional(data, "parent_id"), _optional(data, "project_id")
+    )
 
 
 def file_from_json(data: dict[str, Any]) -> FileAsset:
@@ -79,5 +86,5 @@ def asset_from_json(data: dict[str, Any]) -> Asset | None:
     if kind == "version_stack":
         return stack_from_json(data)
     if kind == "folder":
-        return FolderAsset(_text(data, "id"), _text(data, "name"), _optional(data, "parent_id"))
+        return folder_from_json(data)
     return None

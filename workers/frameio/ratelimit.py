@@ -56,6 +56,8 @@ DEFAULT_LIMITS: Mapping[str, Limit] = MappingProxyType(
         "move_stack": _PER_MINUTE_10,
         "copy_stack": _PER_MINUTE_10,
         "webhooks_create": _PER_MINUTE_10,
+        "actions_create": _PER_MINUTE_10,
+        "actions_update": _PER_MINUTE_10,
         "move_file": _PER_MINUTE_100,
         "update_file": _PER_MINUTE_100,
         "delete_file": _PER_MINUTE_100,

@@ -15,7 +15,7 @@ settled first.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from workers.frameio.models import Asset, FileAsset
@@ -63,20 +63,24 @@ class Group:
 
 
 def classify(
-    pending: Sequence[Pending], listings: dict[str, Sequence[Asset]], rules: Rules, by_kind: bool
+    pending: Sequence[Pending],
+    listings: dict[str, Sequence[Asset]],
+    rules: Callable[[str], Rules],
+    by_kind: bool,
 ) -> tuple[list[Refused], list[Group]]:
-    """The files refused by name, and the groups of the others (``listings``: folder id -> children)."""
+    """The files refused by name, and the groups of the others (``listings``: folder id -> children;
+    ``rules``: folder id -> the rules that read its names)."""
     refused: list[Refused] = []
     members: dict[tuple[str, str, str], list[Member]] = defaultdict(list)
     for item in pending:
-        parsed = parse(item.file.name, rules)
+        parsed = parse(item.file.name, rules(item.folder_id))
         if isinstance(parsed, Declined):
             refused.append(Refused(item, parsed))
             continue
         key, kind = group_of(item.file, parsed, by_kind)
         members[(item.folder_id, key, kind)].append(Member(item, parsed))
     folders = {folder_id for folder_id, _, _ in members}
-    censuses = {folder_id: take_census(listings.get(folder_id, ()), rules, by_kind) for folder_id in folders}
+    censuses = {folder_id: take_census(listings.get(folder_id, ()), rules(folder_id), by_kind) for folder_id in folders}
     groups = []
     for (folder_id, key, kind), found in members.items():
         census = censuses[folder_id]

@@ -39,9 +39,9 @@ from workers.ingest.inbox import Inbox
 from workers.ingest.queue import LOCK_RETRY_S, Run, enqueue_drain, enqueue_file_event
 from workers.ingest.record import count_outcome, record_outcome
 from workers.logs import bind
-from workers.naming.parser import Declined, Parsed, parse
+from workers.naming.parser import Declined, Parsed, Rules, parse
 from workers.stacking.locks import LockBusy, LockLost, renewing
-from workers.stacking.scope import FolderScope
+from workers.stacking.scope import FolderScope, Refusal
 from workers.stacking.stacker import NOT_A_FOLDER, Outcome, Stacker, is_stack, lagging
 from workers.stacking.writes import Write
 
@@ -83,7 +83,7 @@ class Listing:
     folder_id: str
     assets: dict[str, Asset]
     read_at: float  # Redis time the last read of it began
-    in_scope: bool = True
+    refusal: Refusal | None = None  # outside the configured folders, or paused
     written: list[Write] = field(default_factory=list)  # this drain's writes here, oldest first
 
     def find(self, file_id: str) -> FileAsset | None:
@@ -144,10 +144,10 @@ class Drain:
         self.listings: dict[str, Listing] = {}
         self.pulses: dict[str, batch.Pulse] = {}
         self.timing = batch.Timing(self.settings.autostack_coalesce_window_s, self.settings.autostack_burst_hold_s)
-        self.names: dict[str, Parsed | Declined] = {}
+        self.names: dict[tuple[str, str], Parsed | Declined] = {}  # (folder id, name): a folder's scope reads it
         self.stacker = Stacker(
             self.client,
-            rt.rules,
+            rt.folder_rules(),
             rt.policy(),
             dry_run=self.settings.autostack_dry_run,
             lock=rt.locks().hold,
@@ -202,7 +202,7 @@ class Drain:
         refused, groups = batch.classify(
             found.pending,
             {folder_id: list(listing.assets.values()) for folder_id, listing in self.listings.items()},
-            self.stacker.rules,
+            self._rules,
             self.stacker.policy.separate_media_kinds,
         )
         for item in refused:
@@ -316,8 +316,8 @@ class Drain:
             if is_stack(self.client, self.account_id, folder_id):
                 return False
             raise
-        in_scope = not self.scope.entries or self.scope.allows(self.account_id, folder_id)
-        self.listings[folder_id] = Listing(folder_id, {asset.id: asset for asset in children}, read_at, in_scope)
+        refusal = self.scope.refusal(self.account_id, folder_id)
+        self.listings[folder_id] = Listing(folder_id, {asset.id: asset for asset in children}, read_at, refusal)
         return True
 
     # -- acting --------------------------------------------------------------------------------
@@ -325,10 +325,9 @@ class Drain:
     def _act(self, group: Group) -> None:
         listing = self.listings[group.folder_id]
         members = [member.pending for member in group.members]
-        if not listing.in_scope:
-            reason = "the folder is outside autostack's scope (AUTOSTACK_FOLDERS)"
+        if listing.refusal is not None:
             for pending in members:
-                self._decided(pending, Outcome("nothing", reason, "out-of-scope"))
+                self._decided(pending, Outcome("nothing", listing.refusal.reason, listing.refusal.code))
             return
         try:
             self._stack_group(listing, group.group_key, members)
@@ -362,12 +361,20 @@ class Drain:
     def _relevant(self, listing: Listing, key: str) -> list[Asset]:
         """The listing as far as one group's plan reads it: its own loose files and the stacks
         named for it (so a big folder is not parsed again for every group)."""
-        return [asset for asset in listing.assets.values() if self._key(asset.name) == key]
+        return [asset for asset in listing.assets.values() if self._key(listing.folder_id, asset.name) == key]
 
-    def _key(self, name: str) -> str:
-        parsed = self.names.get(name)
+    def _rules(self, folder_id: str) -> Rules:
+        """The rules that read this folder's names (its [[scope]]'s, else the global ones)."""
+        return self.stacker.naming.resolve(self.account_id, folder_id).rules
+
+    def _parsed(self, folder_id: str, name: str) -> Parsed | Declined:
+        parsed = self.names.get((folder_id, name))
         if parsed is None:
-            parsed = self.names[name] = parse(name, self.stacker.rules)
+            parsed = self.names[(folder_id, name)] = parse(name, self._rules(folder_id))
+        return parsed
+
+    def _key(self, folder_id: str, name: str) -> str:
+        parsed = self._parsed(folder_id, name)
         return parsed.group_key if isinstance(parsed, Parsed) else ""
 
     # -- handing off and recording -----------------------------------------------------------------
@@ -396,12 +403,13 @@ class Drain:
         self._decided_arrival(arrival, waiting)
 
     def _decided(self, pending: Pending, outcome: Outcome) -> None:
-        own = self.names.get(pending.file.name) or parse(pending.file.name, self.stacker.rules)
+        own = self._parsed(pending.folder_id, pending.file.name)
         outcome = replace(
             outcome,
             name=pending.file.name,
             parsed=own if isinstance(own, Parsed) else None,
             folder_id=outcome.folder_id or pending.folder_id,
+            scope=outcome.scope or self.stacker.naming.resolve(self.account_id, pending.folder_id).scope,
         )
         self._decided_arrival(pending.arrival, outcome)
 

@@ -97,7 +97,7 @@ def _outcome(rt: runtime.Runtime, run: Run) -> Outcome:
     memory = rt.memory()
     stacker = Stacker(
         rt.frameio(),
-        rt.rules,
+        rt.folder_rules(),
         rt.policy(),
         dry_run=settings.autostack_dry_run,
         lock=rt.locks().hold,

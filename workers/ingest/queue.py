@@ -31,6 +31,9 @@ from workers.settings import Settings
 FILE_JOB = "workers.ingest.jobs.handle_file_event"
 DRAIN_JOB = "workers.ingest.drain.drain_inbox"
 SWEEP_JOB = "workers.ingest.sweep.sweep"
+STACK_ACTION_JOB = "workers.action_jobs.stack_folder"
+UNDO_ACTION_JOB = "workers.action_jobs.undo_resource"
+ACTION_PREFIX = "action_"
 
 # RQ's own retries are for what a job does not handle itself: a worker that died mid-job (its
 # job is found abandoned) or an unexpected error. Frame.io failures are retried by the job. The
@@ -125,6 +128,24 @@ def enqueue_drain(queue: Queue, account_id: str, settings: Settings, delay_s: fl
     else:
         queue.enqueue(DRAIN_JOB, account_id, **options)
     return job_id
+
+
+# -- a Custom Action's work ---------------------------------------------------------------------
+
+
+def enqueue_action(queue: Queue, job: str, args: tuple[str | bool, ...], settings: Settings, job_id: str) -> str:
+    """Queue the work a person asked for from Frame.io's menu (``job``: one of the action jobs)."""
+    full_id = f"{ACTION_PREFIX}{_UNSAFE.sub('_', job_id)[:80]}"
+    queue.enqueue_call(
+        job,
+        args=args,
+        job_id=full_id,
+        timeout=settings.autostack_job_timeout_s,
+        result_ttl=600,
+        failure_ttl=FAILURE_TTL_S,
+        description=f"{job.rsplit('.', 1)[-1]} asked from Frame.io's menu",
+    )
+    return full_id
 
 
 # -- the sweep -----------------------------------------------------------------------------------

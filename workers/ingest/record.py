@@ -42,12 +42,13 @@ def record_outcome(rt: runtime.Runtime, outcome: Outcome, run: Run) -> None:
         group_key=parsed.group_key if parsed else "",
         version=parsed.version if parsed else None,
         rule=parsed.rule if parsed else outcome.code,
+        scope=outcome.scope,
         folder_id=outcome.folder_id,
         stack_id=outcome.stack_id,
         event=run.event_type,
         dry_run=rt.settings.autostack_dry_run,
     )
-    record(rt.redis(), decision, rt.settings.autostack_decision_log_max)
+    record(rt.redis(), decision, rt.settings.autostack_decision_log_max, rt.settings.decision_retention_s)
     if outcome.folder_id:
-        note_folder(rt.redis(), run.account_id, outcome.folder_id, time.time())
+        note_folder(rt.redis(), run.account_id, outcome.folder_id, time.time(), rt.settings.autostack_sweep_lookback_s)
     log.info("file %s (%s): %s: %s", run.file_id, outcome.name, outcome.status, outcome.reason)

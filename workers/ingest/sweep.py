@@ -9,6 +9,7 @@ for every group that still has work: two loose versions, or a loose version besi
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 import redis
@@ -22,6 +23,8 @@ from workers.ingest.queue import enqueue_drain, enqueue_file_event, schedule_swe
 from workers.naming.parser import Rules
 from workers.stacking.census import take_census
 from workers.stacking.holds import without_held
+from workers.stacking.scope import FolderScope
+from workers.stacking.stacker import NOT_A_FOLDER
 
 log = logging.getLogger("autostack.sweep")
 
@@ -29,8 +32,14 @@ RECENT = "autostack:recent-folders"
 SWEEP_EVENT = "sweep"
 
 
-def note_folder(client: redis.Redis, account_id: str, folder_id: str, now: float) -> None:
-    client.zadd(RECENT, {f"{account_id}|{folder_id}": now})
+def note_folder(client: redis.Redis, account_id: str, folder_id: str, now: float, lookback_s: float) -> None:
+    """Remember the folder for the sweep; folders older than the lookback are dropped on the way,
+    and the set expires a lookback after the last note (with the sweep off, it stays bounded)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.zadd(RECENT, {f"{account_id}|{folder_id}": now})
+    pipe.zremrangebyscore(RECENT, "-inf", f"({now - lookback_s}")
+    pipe.expire(RECENT, math.ceil(lookback_s) + 60)
+    pipe.execute()
 
 
 def recent_folders(client: redis.Redis, now: float, lookback_s: float) -> list[tuple[str, str]]:
@@ -80,11 +89,18 @@ def _revive_drains(rt: runtime.Runtime, queue: Queue) -> int:
 
 
 def _sweep_folder(rt: runtime.Runtime, queue: Queue, account_id: str, folder_id: str) -> int:
+    scope = FolderScope(rt.frameio(), rt.redis(), rt.settings.autostack_folders)
+    try:
+        if scope.refusal(account_id, folder_id) is not None:
+            return 0  # outside the configured folders, or paused by a person: nothing to queue
+    except NOT_A_FOLDER:
+        pass  # a version stack: the jobs it queues answer for themselves
     children = rt.frameio().list_folder_children(account_id, folder_id)
     suffix = f"_s{int(time.time())}"
     queued = 0
     by_kind = rt.policy().separate_media_kinds
-    for file_id in groups_with_work(without_held(rt.memory().holds, children), rt.rules, by_kind):
+    rules = rt.folder_rules().resolve(account_id, folder_id).rules  # the folder's [[scope]], if any
+    for file_id in groups_with_work(without_held(rt.memory().holds, children), rules, by_kind):
         job = enqueue_file_event(queue, SWEEP_EVENT, account_id, file_id, rt.settings, suffix)
         queued += job is not None
     return queued

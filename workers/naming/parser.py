@@ -19,8 +19,22 @@ Decisions the contract leaves open, taken here:
 
 * a camera clip name followed later by a version token (``A004C010_20230610_R1JL_grade_v2``) is a
   versioned derivative, not an original; without one (``..._R1JL_h264``, ``IMG_4821 (1)``) it is refused;
-* ``(N)`` markers are annotations, so ``endcard_r3 (1)`` has no r-token (it is not the last word), and a
-  glued ``promo_v3(2)`` has no token at all (nothing separates ``v3`` from ``(``);
+* ``(N)`` markers are annotations, so ``endcard_r3 (1)`` has no r-token (it is not the last word); a
+  glued ``promo_v3(2)`` is read as ``promo_v3 (2)`` (D2), so ``endcard_r3(1)`` has no r-token either;
+* with ``copy_suffixes_are_duplicates`` (off by default) a final Finder/Windows/Safari copy suffix
+  (`` copy``, `` copy 2``, `` - Copy``, `` 2``, ``-2``) after the version is dropped like ``(N)``.
+
+The decisions D1-D7 of ``dev-corpus-2.tsv`` (part of the contract), each behind a toggle:
+
+* D1 ``dotted_versions``: outside still images ``v1.4`` is version 1 with minor revision ``.004`` as its
+  ``sub_version`` (zero-padded so the planner orders it numerically); in a still ``.4`` stays a frame;
+* D2 ``glued_duplicate_markers``: ``v3(2)`` is ``v3 (2)``;
+* D3 ``clock_time_in_date_stamp``: after a date stamp, HHMM / HHMMSS / HH-MM-SS is part of the stamp;
+* D4 ``unicode_digits``: a token's digits may be any script's decimal digits, read by value (``v`` + U+FF12 is 2);
+  letters are not width-folded, so a full-width V (U+FF36) is no token letter;
+* D5: U+3000 and U+00A0 are whitespace, so ``space_separator`` covers them;
+* D6: ``.crdownload``/``.part``/``.download`` and macOS ``.Name-V100`` volume folders are junk;
+* D7 ``abbreviated_word_forms``: a word form may take ``. `` (``Rev. 3``) as its one separator.
 * date stamps after the version are ``YYYY-MM-DD``, ``YYYYMMDD`` and also ``YYYY.MM.DD``/``YYYY_MM_DD``,
   with a real month and day; other digit runs after the version are variant words;
 * ``variant_words`` win over ``annotation_words`` (defaults and extras alike);
@@ -54,7 +68,12 @@ _DUPLICATE = re.compile(r"\(\d+\)")
 _GLUED = re.compile(r"[vV][0-9]+")
 _FOLDER = re.compile(r"[/\\]")
 _DATE = r"(?:19|20)\d\d(?P<ds>[-_.]?)(?:0[1-9]|1[0-2])(?P=ds)(?:0[1-9]|[12]\d|3[01])"
+# D3: a time of day right after a date stamp (HHMM, HHMMSS, or HH-MM-SS with one repeated separator).
+_TIME = r"(?:[01]\d|2[0-3])(?:(?:[0-5]\d){1,2}|(?P<ts>[-_.\s])[0-5]\d(?P=ts)[0-5]\d)"
 _WORD = re.compile(rf"(?P<date>{_DATE})(?=[{_SEP}]|\Z)|[^{_SEP}]+")
+# Finder 'copy'/'copy 2', Windows ' - Copy'/' - Copy (2)', macOS ' 2', Safari '-2' at the end of the name.
+_COPY_SUFFIX = re.compile(r"(?:\s+-\s+copy|\s+copy(?:\s+\d{1,3})?|[\s-]\d{1,3})(?:\s*\(\d+\))?\Z", re.IGNORECASE)
+_WORD_TIMED = re.compile(rf"(?P<date>{_DATE}(?:[{_SEP}]+{_TIME})?)(?=[{_SEP}]|\Z)|[^{_SEP}]+")
 
 # Camera and device originals: a clip name at the start of the stem, followed by a separator or the end.
 # Sources: ARRI ALEXA manual p.106 and ARRI editorial workflow (A004C010_20100610_R1JL, ALEXA 35 A_0001C001);
@@ -95,6 +114,7 @@ _JUNK: tuple[tuple[str, str], ...] = (
     ("LibreOffice lock file", r"\.~lock\..*"),
     ("macOS folder metadata", r"\.ds_store|\.localized|\.apdisk|icon\r|\.spotlight-v100|\.trashes"),
     ("macOS folder metadata", r"\.fseventsd|\.temporaryitems|\.volumeicon\.icns"),
+    ("macOS volume system folder", r"\.[a-z]+-v100"),
     ("Windows folder metadata", r"thumbs\.db|ehthumbs(?:_vista)?\.db|desktop\.ini"),
     ("temporary or partial file", r".*\.(?:tmp|part|partial|crdownload|download|swp)"),
     ("editor backup or lock file", r"\.#.*|#.*#|.*~"),
@@ -121,6 +141,12 @@ class Toggles:
     dates_before_version_kept: bool = True
     frames_stack_per_frame: bool = True
     refuse_camera_originals: bool = True
+    dotted_versions: bool = True
+    glued_duplicate_markers: bool = True
+    clock_time_in_date_stamp: bool = True
+    unicode_digits: bool = True
+    abbreviated_word_forms: bool = True
+    copy_suffixes_are_duplicates: bool = False
 
 
 @dataclass(frozen=True)
@@ -207,12 +233,21 @@ class _Compiled:
         sub = "(?P<sub>[a-zA-Z])?" if t.sub_versions else ""
         word_alt = "|".join(_either_case(w, ci) for w in words) or "(?!)"
         letter_alt = "|".join(_either_case(c, ci) for c in letters)
-        self.token = re.compile(
-            rf"(?<![^{sep}])(?:(?P<word>{word_alt})[{sep}]?|(?P<letter>{letter_alt}))"
-            rf"(?P<digits>[0-9]+){sub}(?![^{sep}])"
-        )
-        self.camel = re.compile(rf"V(?P<digits>[0-9]+){sub}(?![^{sep}])") if t.camelcase_v else None
-        self.r_token = re.compile(rf"(?<![^{sep}]){_either_case('r', ci)}(?P<digits>[0-9]+)\Z")
+        digit = r"\d" if t.unicode_digits else "[0-9]"  # D4: any script's decimal digits, read by value
+        word_sep = rf"(?:\.\s|[{sep}])?" if t.abbreviated_word_forms else rf"[{sep}]?"  # D7: 'Rev. 3'
+        end = rf"{sub}(?![^{sep}])"
+        # D1: 'v1.4' is version 1, minor revision 4 (not in still images)
+        dotted_end = rf"(?:\.(?P<minor>{digit}{{1,3}})(?![^{sep}])|{end})"
+        head = rf"(?<![^{sep}])(?:(?P<word>{word_alt}){word_sep}|(?P<letter>{letter_alt}))(?P<digits>{digit}+)"
+        self.token = re.compile(head + end)
+        self.dotted = re.compile(head + dotted_end) if t.dotted_versions else self.token
+        camel = rf"V(?P<digits>{digit}+)"
+        self.camel = re.compile(camel + end) if t.camelcase_v else None
+        self.camel_dotted = re.compile(camel + dotted_end) if t.camelcase_v and t.dotted_versions else self.camel
+        self.r_token = re.compile(rf"(?<![^{sep}]){_either_case('r', ci)}(?P<digits>{digit}+)\Z")
+        self.words = _WORD_TIMED if t.clock_time_in_date_stamp else _WORD
+        self.glued_marker = re.compile(rf"(?<=[^{sep}])\(\d+\)\Z") if t.glued_duplicate_markers else None
+        self.copy_suffix = _COPY_SUFFIX if t.copy_suffixes_are_duplicates else None
         self.fourccs = frozenset(f.casefold() for f in rules.fourcc_tokens) if t.fourcc_not_versions else None
         self.annotations = frozenset(w.casefold() for w in rules.annotation_words) - {
             w.casefold() for w in rules.variant_words
@@ -240,7 +275,9 @@ def _parse(name: str, c: _Compiled) -> Parsed | Declined:
     if not base:
         return Declined("empty name", "empty")
     stem, ext = _split_extension(base, c)
-    tokens, fourccs = _find_tokens(stem, c)
+    if c.glued_marker is not None and stem.endswith(")"):  # D2: 'v3(2)' is 'v3 (2)' (the check is cheap)
+        stem = c.glued_marker.sub(r"_\g<0>", stem)
+    tokens, fourccs = _find_tokens(stem, ext in STILL_EXTENSIONS, c)
     refused = _refuse(stem, tokens, c)
     if refused is not None:
         return refused
@@ -262,12 +299,15 @@ def _split_extension(base: str, c: _Compiled) -> tuple[str, str]:
     return base[:dot], ext.casefold()
 
 
-def _find_tokens(stem: str, c: _Compiled) -> tuple[list[_Token], list[_Token]]:
-    """All version tokens in order, and separately the ones that are codec fourccs."""
-    found = [_token(m, "token" if m["word"] or m["letter"] in "vV" else "c-token") for m in c.token.finditer(stem)]
-    if c.camel is not None:
+def _find_tokens(stem: str, still: bool, c: _Compiled) -> tuple[list[_Token], list[_Token]]:
+    """All version tokens in order, and separately the ones that are codec fourccs.
+
+    Outside still images a dotted minor revision belongs to the token (D1); in a still it is a frame."""
+    token, camel = (c.token, c.camel) if still else (c.dotted, c.camel_dotted)
+    found = [_token(m, "token" if m["word"] or m["letter"] in "vV" else "c-token") for m in token.finditer(stem)]
+    if camel is not None:
         found += [
-            _token(m, "camelcase") for m in c.camel.finditer(stem) if m.start() > 0 and stem[m.start() - 1].islower()
+            _token(m, "camelcase") for m in camel.finditer(stem) if m.start() > 0 and stem[m.start() - 1].islower()
         ]
         found.sort()
     found = [t for t in found if len(t.digits) <= MAX_DIGITS]
@@ -282,7 +322,10 @@ def _is_fourcc(token: _Token, fourccs: frozenset[str]) -> bool:
 
 
 def _token(m: re.Match[str], rule: str) -> _Token:
-    sub = m.groupdict().get("sub")
+    groups = m.groupdict()
+    sub, minor = groups.get("sub"), groups.get("minor")
+    if minor:  # zero-padded so that the planner's string order is numeric: .004 < .010
+        return _Token(m.start(), m.end(), m.group(), m["digits"], f".{int(minor):03d}", rule)
     return _Token(m.start(), m.end(), m.group(), m["digits"], sub.lower() if sub else None, rule)
 
 
@@ -362,8 +405,8 @@ def _no_token(stem: str, fourccs: list[_Token]) -> Declined:
     return Declined("no version token (v/ver/version/rev/revision + digits)", "no-token")
 
 
-def _words(text: str) -> list[re.Match[str]]:
-    return list(_WORD.finditer(text))
+def _words(text: str, c: _Compiled) -> list[re.Match[str]]:
+    return list(c.words.finditer(text))
 
 
 def _prefix_key(prefix: str, c: _Compiled) -> str:
@@ -373,7 +416,7 @@ def _prefix_key(prefix: str, c: _Compiled) -> str:
         return _normalise(prefix)
     kept = [
         _normalise(m.group())
-        for m in _words(prefix)
+        for m in _words(prefix, c)
         if not (m["date"] and not t.dates_before_version_kept)
         and not (m.group().casefold() in c.annotations and not t.status_words_before_version_kept)
     ]
@@ -382,7 +425,8 @@ def _prefix_key(prefix: str, c: _Compiled) -> str:
 
 def _tail(tail: str, still: bool, c: _Compiled) -> tuple[list[str], list[str], int | None]:
     """Words after the token: (kept variant words, dropped words, frame number for stills)."""
-    words = _words(tail)
+    copy = c.copy_suffix.search(tail) if c.copy_suffix is not None else None
+    words = _words(tail[: copy.start()] if copy else tail, c)
     frame = None
     if still and words:
         last = words[-1]
@@ -392,7 +436,7 @@ def _tail(tail: str, still: bool, c: _Compiled) -> tuple[list[str], list[str], i
             frame = int(digits)
             words.pop()
     kept: list[str] = []
-    dropped: list[str] = []
+    dropped: list[str] = [copy.group().strip()] if copy else []
     for m in words:
         word = m.group()
         (dropped if _is_annotation(word, m["date"] is not None, c) else kept).append(word)

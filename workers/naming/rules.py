@@ -4,7 +4,7 @@ Schema (every key optional; unknown keys are errors)::
 
     annotation_words = ["wip2", "ok"]       # added to the contract's defaults; dropped after the version
     variant_words    = ["review"]           # always kept in the key; wins over annotation_words
-    version_words    = ["take"]             # extra word forms (like ver/rev): take3, take_3, Take-3
+    version_words    = ["take"]             # extra word forms (like ver/rev), any script: take3, take_3, Take-3
     camera_patterns  = ['CAM\d{2}_\d{4}']    # extra camera-original regexes, matched at the stem start
     fourcc_tokens    = ["v216"]             # extra v+digits codec fourccs that are never versions
 
@@ -21,18 +21,22 @@ Schema (every key optional; unknown keys are errors)::
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable
 from dataclasses import fields as dataclass_fields
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from workers.naming.parser import DEFAULT_ANNOTATIONS, DEFAULT_FOURCCS, DEFAULT_VERSION_WORDS, Rules, Toggles
+from workers.naming.parser import DEFAULT_RULES, Rules, Toggles
+from workers.naming.scopes import RuleBook, Scope, glob_problem
 from workers.naming.templates import Template, TemplateError, validate
 
 TOGGLES = tuple(f.name for f in dataclass_fields(Toggles))
-_TOP_KEYS = (
+_RULE_KEYS = (
     "annotation_words",
     "variant_words",
     "version_words",
@@ -41,10 +45,12 @@ _TOP_KEYS = (
     "toggles",
     "templates",
 )
+_TOP_KEYS = (*_RULE_KEYS, "scope")
+_SCOPE_KEYS = ("name", "projects", "folders", *_RULE_KEYS)
 _TEMPLATE_KEYS = ("name", "pattern", "fields")
 _HEADER = re.compile(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?")
 _SEPARATOR = re.compile(r"[_.\s-]")
-_LETTERS = re.compile(r"[A-Za-z]{2,}")
+_LETTERS = re.compile(r"[^\W\d_]{2,}")  # letters of any script: take, Fassung, versión
 _FOURCC = re.compile(r"[vV][0-9]+")
 _DECODE_AT = re.compile(r"\s*\(at line (\d+), column \d+\)$")
 
@@ -60,23 +66,37 @@ class RulesError(Exception):
 
 
 class _Locator:
-    """Finds the line of a key in the TOML text (tomllib reports no positions), to point errors at it."""
+    """Finds the line of a key in the TOML text (tomllib reports no positions), to point errors at it.
+
+    A locator covers the whole file, or (:meth:`within`) one ``[[scope]]`` section, whose tables are
+    named ``scope.toggles``, ``scope.templates``...; its errors then name the scope."""
 
     def __init__(self, text: str, source: str) -> None:
         self.lines = text.splitlines()
         self.source = source
         self.headers = [(i, m.group(1)) for i, line in enumerate(self.lines) if (m := _HEADER.match(line))]
+        self.bounds = (0, len(self.lines))
+        self.prefix = ""
+        self.where = ""
+
+    def within(self, span: tuple[int, int], prefix: str, where: str) -> _Locator:
+        inner = copy.copy(self)
+        inner.bounds, inner.prefix, inner.where = (span[0] + 1, span[1]), prefix, where
+        return inner
 
     def span(self, section: str | None, nth: int = 0) -> tuple[int, int]:
         """Line range of the top level (None), a table, or the nth [[templates]] (with its sub-tables)."""
-        starts = [i for i, name in self.headers if name == section]
+        low, high = self.bounds
+        inside = [(i, name) for i, name in self.headers if low <= i < high]
         if section is None:
-            return 0, self.headers[0][0] if self.headers else len(self.lines)
+            return low, inside[0][0] if inside else high
+        section = self.prefix + section
+        starts = [i for i, name in inside if name == section]
         if nth >= len(starts):
             return 0, 0
         start = starts[nth]
-        later = [i for i, name in self.headers if i > start and name == section]
-        return start, later[0] if later else len(self.lines)
+        later = [i for i, name in inside if i > start and name == section]
+        return start, later[0] if later else high
 
     def find(self, key: str, span: tuple[int, int], value: str | None = None) -> int | None:
         """1-based line of ``key =`` (or of ``value`` after it, for list items) within span."""
@@ -95,43 +115,96 @@ class _Locator:
 
     def error(self, where: str, problem: str, line: int | None) -> RulesError:
         at = f"{self.source} line {line}" if line else self.source
+        where = self.where + where
         return RulesError(f"{at}: {where}: {problem}", source=self.source, line=line, key=where)
 
 
 def load_rules(path: Path) -> Rules:
-    """Read and validate a rules file; raises RulesError naming the file, line and key."""
+    """Read and validate a rules file; its global rules (the scopes are in :func:`load_rulebook`)."""
+    return load_rulebook(path).rules
+
+
+def load_rulebook(path: Path) -> RuleBook:
+    """Read and validate a rules file with its scopes; raises RulesError naming the file, line and key."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise RulesError(f"{path}: cannot read the rules file ({reason})", source=str(path)) from exc
-    return rules_from_toml(text, str(path))
+    return rulebook_from_toml(text, str(path))
 
 
 def rules_from_toml(text: str, source: str = "<rules>") -> Rules:
-    """Validate TOML text into Rules; raises RulesError."""
+    """Validate TOML text into its global Rules; raises RulesError."""
+    return rulebook_from_toml(text, source).rules
+
+
+def rulebook_from_toml(text: str, source: str = "<rules>") -> RuleBook:
+    """Validate TOML text into the global Rules and its scopes; raises RulesError."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(exc, source, text) from exc
     loc = _Locator(text, source)
-    top = loc.span(None)
+    _known_keys(data, _TOP_KEYS, loc)
+    rules = _rules(data, loc, DEFAULT_RULES, source)
+    return RuleBook(rules, _scopes(data.get("scope", []), loc, rules))
+
+
+def _known_keys(data: dict[str, Any], known: tuple[str, ...], loc: _Locator) -> None:
     for key in data:
-        if key not in _TOP_KEYS:
-            raise loc.error(key, f"unknown key (known: {', '.join(_TOP_KEYS)})", loc.find(key, top))
+        if key not in known:
+            raise loc.error(key, f"unknown key (known: {', '.join(known)})", loc.find(key, loc.span(None)))
+
+
+def _rules(data: dict[str, Any], loc: _Locator, base: Rules, source: str) -> Rules:
+    """The rules of the file's top level (``base``: the defaults) or of a scope (``base``: the global
+    rules): word lists and patterns add to the base, toggles override it one by one, and templates
+    come first (a template of the base with the same name is replaced)."""
+    templates = _templates(data.get("templates", []), loc)
+    names = {t.name for t in templates}
+    versions = _nfc(_strings(data, "version_words", loc, _version_word))
     words = _word_lists(data, loc)
     rules = Rules(
-        templates=_templates(data.get("templates", []), loc),
-        annotation_words=words["annotation_words"],
-        variant_words=words["variant_words"],
-        version_words=DEFAULT_VERSION_WORDS + tuple(sorted(_strings(data, "version_words", loc, _version_word))),
-        camera_patterns=tuple(_strings(data, "camera_patterns", loc, _regex)),
-        fourcc_tokens=DEFAULT_FOURCCS | {f.casefold() for f in _strings(data, "fourcc_tokens", loc, _fourcc)},
-        toggles=_toggles(data.get("toggles", {}), loc),
+        templates=templates + tuple(t for t in base.templates if t.name not in names),
+        annotation_words=base.annotation_words | words["annotation_words"],
+        variant_words=base.variant_words | words["variant_words"],
+        version_words=base.version_words + tuple(w for w in sorted(set(versions)) if w not in base.version_words),
+        camera_patterns=base.camera_patterns + tuple(_strings(data, "camera_patterns", loc, _regex)),
+        fourcc_tokens=base.fourcc_tokens | {f.casefold() for f in _strings(data, "fourcc_tokens", loc, _fourcc)},
+        toggles=_toggles(data.get("toggles", {}), loc, base.toggles),
         source=source,
     )
     _ = rules.compiled  # compile now, so a problem surfaces at load time and not on the first name
     return rules
+
+
+def _scopes(items: object, loc: _Locator, base: Rules) -> tuple[Scope, ...]:
+    if not isinstance(items, list) or not all(isinstance(t, dict) for t in items):
+        raise loc.error("scope", "expected [[scope]] tables", loc.find("scope", loc.span(None)))
+    scopes: list[Scope] = []
+    for nth, item in enumerate(items):
+        scope = _scope(item, loc.span("scope", nth), loc, base)
+        if any(s.name == scope.name for s in scopes):
+            raise loc.error(f"[scope {scope.name!r}]", "duplicate scope name", scope.line)
+        scopes.append(scope)
+    return tuple(scopes)
+
+
+def _scope(item: dict[str, Any], span: tuple[int, int], loc: _Locator, base: Rules) -> Scope:
+    """One [[scope]]: a name, its conditions, and its rules on top of the global ones."""
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        line = loc.find("name", span) or span[0] + 1
+        raise loc.error(f"[[scope]] at line {span[0] + 1}", "name must be a non-empty string", line)
+    inner = loc.within(span, "scope.", f"[scope {name!r}] ")
+    _known_keys(item, _SCOPE_KEYS, inner)
+    projects = _strings(item, "projects", inner, _identifier)
+    folders = _strings(item, "folders", inner, glob_problem)
+    if not projects and not folders:
+        raise inner.error("projects", "a scope needs projects (ids) or folders (path globs), or both", span[0] + 1)
+    rules = _rules(item, inner, base, f"{loc.source} [scope {name!r}]")
+    return Scope(name, frozenset(projects), tuple(folders), rules, span[0] + 1)
 
 
 def _syntax_error(exc: tomllib.TOMLDecodeError, source: str, text: str) -> RulesError:
@@ -146,13 +219,13 @@ def _syntax_error(exc: tomllib.TOMLDecodeError, source: str, text: str) -> Rules
 
 
 def _word_lists(data: dict[str, Any], loc: _Locator) -> dict[str, frozenset[str]]:
-    extra = frozenset(w.casefold() for w in _strings(data, "annotation_words", loc, _word))
-    variants = frozenset(w.casefold() for w in _strings(data, "variant_words", loc, _word))
-    return {"annotation_words": DEFAULT_ANNOTATIONS | extra, "variant_words": variants}
+    extra = frozenset(w.casefold() for w in _nfc(_strings(data, "annotation_words", loc, _word)))
+    variants = frozenset(w.casefold() for w in _nfc(_strings(data, "variant_words", loc, _word)))
+    return {"annotation_words": extra, "variant_words": variants}
 
 
 def _strings(data: dict[str, Any], key: str, loc: _Locator, check: Callable[[str], str | None]) -> list[str]:
-    """A top-level list of strings; ``check`` returns a problem for a bad item, or None."""
+    """A list of strings of the (top or scope) level; ``check`` returns a problem for a bad item, or None."""
     value = data.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise loc.error(key, "expected a list of strings", loc.find(key, loc.span(None)))
@@ -164,6 +237,17 @@ def _strings(data: dict[str, Any], key: str, loc: _Locator, check: Callable[[str
     return value
 
 
+def _nfc(words: list[str]) -> list[str]:
+    """Names are compared in NFC (the parser's first step), so words typed decomposed still match."""
+    return [unicodedata.normalize("NFC", w) for w in words]
+
+
+def _identifier(text: str) -> str | None:
+    if not text or any(c.isspace() for c in text):
+        return f"{text!r} must be a project id (no spaces)"
+    return None
+
+
 def _word(word: str) -> str | None:
     if not word or _SEPARATOR.search(word):
         return f"{word!r} must be one word without separators (_ - . space)"
@@ -171,8 +255,8 @@ def _word(word: str) -> str | None:
 
 
 def _version_word(word: str) -> str | None:
-    if not _LETTERS.fullmatch(word):
-        return f"{word!r} must be two or more ASCII letters (like ver or take)"
+    if not _LETTERS.fullmatch(unicodedata.normalize("NFC", word)):
+        return f"{word!r} must be two or more letters (like ver, take or Fassung)"
     return None
 
 
@@ -190,7 +274,7 @@ def _regex(pattern: str) -> str | None:
     return None
 
 
-def _toggles(table: object, loc: _Locator) -> Toggles:
+def _toggles(table: object, loc: _Locator, base: Toggles) -> Toggles:
     span = loc.span("toggles")
     if not isinstance(table, dict):
         raise loc.error("toggles", "expected a table [toggles]", loc.find("toggles", loc.span(None)))
@@ -199,7 +283,7 @@ def _toggles(table: object, loc: _Locator) -> Toggles:
             raise loc.error(f"[toggles] {key}", f"unknown toggle (known: {', '.join(TOGGLES)})", loc.find(key, span))
         if not isinstance(value, bool):
             raise loc.error(f"[toggles] {key}", "expected true or false", loc.find(key, span))
-    return Toggles(**table)
+    return replace(base, **table)
 
 
 def _templates(items: object, loc: _Locator) -> tuple[Template, ...]:

@@ -21,6 +21,7 @@ from workers.frameio.models import Asset, FileAsset, StackAsset
 from workers.frameio.platform import Platform
 from workers.naming.media import media_kind
 from workers.naming.parser import Declined, Parsed, Rules, parse
+from workers.naming.scopes import RuleBook
 from workers.stacking import order
 from workers.stacking.holds import unheld_files
 from workers.stacking.locks import Guard, LockFactory, group_lock_name, no_lock
@@ -37,7 +38,7 @@ from workers.stacking.planner import (
     apply,
     plan,
 )
-from workers.stacking.scope import FolderScope
+from workers.stacking.scope import FolderRules, FolderScope, Refusal
 from workers.stacking.writes import Write
 
 
@@ -59,6 +60,7 @@ class Outcome:
     writes: tuple[Write, ...] = ()  # the writes made, in order (none in a dry run)
     seen: frozenset[str] = frozenset()  # every file id a folder or stack listing showed
     listing: tuple[Asset, ...] | None = None  # the folder as this step read it afresh, if it did
+    scope: str = ""  # the rules file's [[scope]] whose rules read the name ("global": none matched)
 
 
 @dataclass(frozen=True)
@@ -106,11 +108,38 @@ def is_stack(client: FrameioClient, account_id: str, asset_id: str) -> bool:
     return True
 
 
+def _book(rules: Rules | RuleBook) -> RuleBook:
+    return rules if isinstance(rules, RuleBook) else RuleBook(rules)
+
+
+def _versions(files: Iterable[FileAsset], rules: Rules) -> list[Version]:
+    versions = []
+    for file in files:
+        parsed = parse(file.name, rules)
+        if isinstance(parsed, Parsed) and file.uploaded:
+            versions.append(to_version(file, parsed))
+    return versions
+
+
+def _may_hold(stack: StackAsset, target: Version, rules: Rules) -> bool:
+    """A stack is worth listing when its name (the head's name) parses to the target's key."""
+    parsed = parse(stack.name, rules)
+    return isinstance(parsed, Parsed) and parsed.group_key == target.group_key
+
+
+def _version_order(members: list[FileAsset], rules: Rules) -> tuple[str, ...]:
+    """The members' ids in version order, bottom to top; empty unless every one parses."""
+    versions = _versions(members, rules)
+    if len(versions) != len(members):
+        return ()
+    return tuple(version.file_id for version in sorted(versions, key=lambda version: version.sort_key))
+
+
 class Stacker:
     def __init__(
         self,
         client: FrameioClient,
-        rules: Rules,
+        rules: Rules | RuleBook | FolderRules,
         policy: Policy,
         *,
         dry_run: bool = False,
@@ -122,7 +151,9 @@ class Stacker:
     ) -> None:
         self.client = client
         self.platform = platform or client.platform
-        self.rules = rules
+        # The rules per folder: a rules file's [[scope]] decides the files of the folders it covers.
+        self.naming = rules if isinstance(rules, FolderRules) else FolderRules(_book(rules))
+        self.rules = self.naming.book.rules  # the global rules
         self.policy = policy
         self.dry_run = dry_run
         self.lock = lock
@@ -150,13 +181,14 @@ class Stacker:
             file = self.client.show_file(account_id, file_id)
         except NotFound as exc:  # deleted, or a webhook faster than Frame.io's reads
             raise lagging(exc, self.platform) from exc
-        parsed = parse(file.name, self.rules)
+        resolved = self.naming.resolve(account_id, file.parent_id)
+        parsed = parse(file.name, resolved.rules)
         if isinstance(parsed, Declined):
-            return Outcome("declined", parsed.reason, parsed.rule, file.name)
+            return Outcome("declined", parsed.reason, parsed.rule, file.name, scope=resolved.scope)
         outcome = self._gate(account_id, file, parsed, not_ready_wait_s, coalesce)
         if outcome is None:
             outcome = self._decide(account_id, file, parsed)
-        return replace(outcome, name=file.name, parsed=parsed)
+        return replace(outcome, name=file.name, parsed=parsed, scope=resolved.scope)
 
     def _gate(
         self,
@@ -188,28 +220,33 @@ class Stacker:
     def stack_listed(self, account_id: str, file: FileAsset, children: list[Asset]) -> Outcome:
         """Stack ``file``'s group from a listing of its folder the caller already holds (backfill);
         the listing is treated like a shared one: if Frame.io refuses a write, read afresh."""
-        parsed = parse(file.name, self.rules)
+        resolved = self.naming.resolve(account_id, file.parent_id)
+        parsed = parse(file.name, resolved.rules)
         if isinstance(parsed, Declined):
-            return Outcome("declined", parsed.reason, parsed.rule, file.name)
+            return Outcome("declined", parsed.reason, parsed.rule, file.name, scope=resolved.scope)
         if (held := self.memory.holds.reason(file)) is not None:
-            return Outcome("nothing", held, "held-back", file.name)
-        return replace(self._decide(account_id, file, parsed, children), name=file.name, parsed=parsed)
+            return Outcome("nothing", held, "held-back", file.name, scope=resolved.scope)
+        outcome = self._decide(account_id, file, parsed, children)
+        return replace(outcome, name=file.name, parsed=parsed, scope=resolved.scope)
 
     def _left_alone(self, account_id: str, file: FileAsset, parent_id: str) -> Outcome | None:
         """A file a person took out of a stack, or outside the configured folders."""
         if (held := self.memory.holds.reason(file)) is not None:
             return Outcome("nothing", held, "held-back")
-        if not self._in_scope(account_id, parent_id):
-            return Outcome("nothing", "the folder is outside autostack's scope (AUTOSTACK_FOLDERS)", "out-of-scope")
+        refusal = self._refusal(account_id, parent_id)
+        if refusal is not None:
+            return Outcome("nothing", refusal.reason, refusal.code)
         return None
 
-    def _in_scope(self, account_id: str, parent_id: str) -> bool:
-        if self.scope is None or not self.scope.entries:
-            return True
+    def _refusal(self, account_id: str, parent_id: str) -> Refusal | None:
+        """Outside the configured folders, or paused; None for a parent that is a version stack
+        (the file is already stacked: nothing to write)."""
+        if self.scope is None:
+            return None
         try:
-            return self.scope.allows(account_id, parent_id)
+            return self.scope.refusal(account_id, parent_id)
         except NOT_A_FOLDER:
-            return True  # the parent is a version stack: the file is already stacked, nothing to write
+            return None
 
     def _decide(self, account_id: str, file: FileAsset, parsed: Parsed, listed: list[Asset] | None = None) -> Outcome:
         assert file.parent_id is not None
@@ -258,11 +295,12 @@ class Stacker:
             if is_stack(self.client, account_id, parent_id):
                 return None
             raise
-        loose = tuple(self._versions(unheld_files(self.memory.holds, children)))
+        rules = self.naming.resolve(account_id, parent_id).rules
+        loose = tuple(_versions(unheld_files(self.memory.holds, children), rules))
         stacks = tuple(
-            self._stack_view(account_id, stack)
+            self._stack_view(account_id, stack, rules)
             for stack in children
-            if isinstance(stack, StackAsset) and self._may_hold(stack, target)
+            if isinstance(stack, StackAsset) and _may_hold(stack, target, rules)
         )
         seen = frozenset(asset.id for asset in children) | {member for stack in stacks for member in stack.order}
         view = FolderView(parent_id, loose, stacks)
@@ -285,23 +323,10 @@ class Stacker:
             return children, False
         return self.memory.shared_listing(parent_id, group, self.not_before, fetch)
 
-    def _versions(self, files: Iterable[FileAsset]) -> list[Version]:
-        versions = []
-        for file in files:
-            parsed = parse(file.name, self.rules)
-            if isinstance(parsed, Parsed) and file.uploaded:
-                versions.append(to_version(file, parsed))
-        return versions
-
-    def _may_hold(self, stack: StackAsset, target: Version) -> bool:
-        """A stack is worth listing when its name (the head's name) parses to the target's key."""
-        parsed = parse(stack.name, self.rules)
-        return isinstance(parsed, Parsed) and parsed.group_key == target.group_key
-
-    def _stack_view(self, account_id: str, stack: StackAsset) -> StackView:
+    def _stack_view(self, account_id: str, stack: StackAsset, rules: Rules) -> StackView:
         listed = self._stack_children(account_id, stack.id)
         members = self._bottom_to_top(listed, stack.id, stack.head_version_id)
-        return StackView(stack.id, tuple(file.id for file in members), tuple(self._versions(members)))
+        return StackView(stack.id, tuple(file.id for file in members), tuple(_versions(members, rules)))
 
     def _stack_children(self, account_id: str, stack_id: str) -> list[FileAsset]:
         """A stack's children. A listing or a write showed the stack, so its 404 is a read that
@@ -362,7 +387,7 @@ class Stacker:
             # a stack only created, whose head is the planned top, needs no read-back.
             if not self.dry_run and (stack_id in moved_into or head_id != desired[-1]):
                 guard()
-                self._settle(account_id, stack_id, desired, head_id)
+                self._settle(account_id, stack_id, desired, head_id, view.folder_id)
         return replace(_summary(steps, last, parent_id, self.dry_run), writes=tuple(writes))
 
     def _remember(
@@ -378,20 +403,14 @@ class Stacker:
         folder_id = stack.parent_id or ""
         with self.lock(group_lock_name(account_id, folder_id, target.group_key)) as guard:
             listed = self._stack_children(account_id, stack_id)
-            desired = self._version_order(self._bottom_to_top(listed, stack_id, stack.head_version_id))
+            members = self._bottom_to_top(listed, stack_id, stack.head_version_id)
+            desired = _version_order(members, self.naming.resolve(account_id, stack.parent_id).rules)
             if desired:
                 guard()
-                self._settle(account_id, stack_id, desired, stack.head_version_id)
+                self._settle(account_id, stack_id, desired, stack.head_version_id, folder_id)
         return Outcome(
             "nothing", f"already in version stack {stack_id}; its order checked", "settled", stack_id=stack_id
         )
-
-    def _version_order(self, members: list[FileAsset]) -> tuple[str, ...]:
-        """The members' ids in version order, bottom to top; empty unless every one parses."""
-        versions = self._versions(members)
-        if len(versions) != len(members):
-            return ()
-        return tuple(version.file_id for version in sorted(versions, key=lambda version: version.sort_key))
 
     def _write(self, account_id: str, step: CreateStack | AddToStack) -> tuple[str, str | None]:
         """One write; returns the stack it touched (and its head, when Frame.io said)."""
@@ -405,7 +424,9 @@ class Stacker:
             self.client.move_file(account_id, step.file_id, step.stack_id)
         return step.stack_id, None
 
-    def _settle(self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None) -> None:
+    def _settle(
+        self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None, folder_id: str
+    ) -> None:
         """Read the stack back and reorder until it matches ``desired`` (bottom to top)."""
         listed = self._bottom_to_top(self._stack_children(account_id, stack_id), stack_id, head_id)
         actual = [file.id for file in listed]
@@ -417,7 +438,7 @@ class Stacker:
         if len(actual) > len(desired):
             # The plan's read of the stack lagged another job's move into it: order every member.
             extra = len(actual) - len(desired)
-            desired = self._version_order(listed)
+            desired = _version_order(listed, self.naming.resolve(account_id, folder_id or None).rules)
             if not desired:
                 raise StaleRead("list_stack_children", None, f"{extra} file(s) in the stack the plan did not know")
         calls = order.reorders(actual, list(desired))

@@ -7,7 +7,7 @@ Progress is kept in Redis per root folder, so an interrupted backfill resumes wh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
 import redis
@@ -47,11 +47,16 @@ class GroupPlan:
         return f"{self.folder.id}|{self.group_key}|{self.target.media_type or ''}"
 
 
-def walk(client: FrameioClient, account_id: str, root_id: str, recursive: bool) -> Iterator[Folder]:
-    """Every folder of the tree with its children (files, stacks and folders), depth first."""
+def walk(
+    client: FrameioClient, account_id: str, root_id: str, recursive: bool, paused: Collection[str] = ()
+) -> Iterator[Folder]:
+    """Every folder of the tree with its children (files, stacks and folders), depth first; a
+    folder in ``paused`` is left out with everything below it."""
     pending = [(root_id, "")]
     while pending:
         folder_id, path = pending.pop()
+        if folder_id in paused:
+            continue
         children = client.list_folder_children(account_id, folder_id, types="file,version_stack,folder")
         yield Folder(folder_id, path or "/", [child for child in children if not isinstance(child, FolderAsset)])
         if recursive:

@@ -18,15 +18,17 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Literal, TypeVar
 
-from workers.decisions import Decision, record
+from workers.decisions import PER_FILE_TTL_S, Decision, record
 from workers.frameio.client import FrameioClient
 from workers.frameio.errors import FrameioError, NotFound, RetryableError
 from workers.frameio.retry import retry_delay
 from workers.naming.parser import DEFAULT_RULES, Parsed, Rules, parse
+from workers.naming.scopes import RuleBook
 from workers.stacking import order
 from workers.stacking.holds import Hold
 from workers.stacking.locks import Guard, LockBusy, LockFactory, LockLost, group_lock_name, no_lock
 from workers.stacking.memory import Memory
+from workers.stacking.scope import FolderRules
 from workers.stacking.writes import JournalEntry
 from workers.tools.undo_plan import (
     Move,
@@ -74,10 +76,15 @@ class Asker:
     by: str
     reason: str = ""
     decision_log_max: int = 100_000
+    decision_keep_s: int = PER_FILE_TTL_S
 
 
 OnStep = Callable[[int, int, StepResult], None]
 OnWait = Callable[[float, RetryableError], None]  # told before each wait: seconds, and why
+
+
+def _parsed(names: Iterable[str], rules: Rules) -> Iterator[Parsed]:
+    return (parsed for parsed in (parse(name, rules) for name in names) if isinstance(parsed, Parsed))
 
 
 class Undoer:
@@ -87,7 +94,7 @@ class Undoer:
         self,
         frameio: FrameioClient,
         memory: Memory,
-        rules: Rules = DEFAULT_RULES,
+        rules: Rules | FolderRules = DEFAULT_RULES,
         *,
         lock: LockFactory = no_lock,
         sleep: Callable[[float], None] = time.sleep,
@@ -96,7 +103,7 @@ class Undoer:
     ) -> None:
         self.frameio = frameio
         self.memory = memory
-        self.rules = rules
+        self.naming = rules if isinstance(rules, FolderRules) else FolderRules(RuleBook(rules))
         self.lock = lock
         self.sleep = sleep
         self.rand = rand
@@ -130,11 +137,9 @@ class Undoer:
         self.orientation = order.learn(listed, stack.head_version_id) or self.orientation
         ordered = order.bottom_to_top(listed, self.orientation)
         members = tuple(StackMember(file.id, file.name, self.memory.journal.write_for(file.id)) for file in ordered)
-        keys = sorted({parsed.group_key for parsed in self._parsed(file.name for file in ordered)})
+        rules = self.naming.resolve(account_id, stack.parent_id).rules
+        keys = sorted({parsed.group_key for parsed in _parsed((file.name for file in ordered), rules)})
         return StackState(stack.id, stack.name, stack.parent_id, members, tuple(keys))
-
-    def _parsed(self, names: Iterable[str]) -> Iterator[Parsed]:
-        return (parsed for parsed in (parse(name, self.rules) for name in names) if isinstance(parsed, Parsed))
 
     def plan_file(self, account_id: str, file_id: str) -> UndoPlan:
         write = self.memory.journal.write_for(file_id)
@@ -261,7 +266,7 @@ class Undoer:
             folder_id=move.folder_id,
             stack_id=move.stack_id,
         )
-        record(self.memory.client, decision, asker.decision_log_max)
+        record(self.memory.client, decision, asker.decision_log_max, asker.decision_keep_s)
 
     def _settled(self, account_id: str, stack_id: str, moves: list[Move]) -> list[StackFate]:
         """Tell the shared memory the folder changed; say what became of a stack the plan emptied."""

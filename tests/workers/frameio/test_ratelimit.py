@@ -306,6 +306,8 @@ def test_the_default_limits_are_the_documented_ones() -> None:
         "move_stack": (10, 60),
         "copy_stack": (10, 60),
         "webhooks_create": (10, 60),
+        "actions_create": (10, 60),
+        "actions_update": (10, 60),
         "webhooks_list": (100, 60),
         "me": (100, 60),
     }

@@ -5,10 +5,15 @@ from __future__ import annotations
 from workers.frameio.models import Asset, FileAsset, StackAsset
 from workers.ingest.arrival import Arrival
 from workers.ingest.batch import Group, Pending, Pulse, Timing, classify, due, next_due, pulses
-from workers.naming.parser import DEFAULT_RULES
+from workers.naming.parser import DEFAULT_RULES, Rules
+from workers.naming.rules import rules_from_toml
 from workers.stacking.census import take_census
 
 FOLDER = "folder-1"
+
+
+def default_rules(folder_id: str) -> Rules:
+    return DEFAULT_RULES
 
 
 def file(file_id: str, name: str, status: str = "uploaded", media_type: str | None = None) -> FileAsset:
@@ -21,7 +26,7 @@ def pending(asset: FileAsset, at: float, folder_id: str = FOLDER) -> Pending:
 
 def test_camera_originals_and_names_without_versions_are_refused_with_the_rule() -> None:
     items = [pending(file("f01", "A004C010_20230610_R1JL.mov"), 1.0), pending(file("f02", "notes.mov"), 1.0)]
-    refused, groups = classify(items, {FOLDER: []}, DEFAULT_RULES, by_kind=True)
+    refused, groups = classify(items, {FOLDER: []}, default_rules, by_kind=True)
     assert groups == []
     assert [item.declined.rule for item in refused] == ["camera-original", "no-token"]
 
@@ -30,7 +35,7 @@ def test_versions_group_by_folder_and_key_lowest_version_first() -> None:
     v3, v1, other = file("f03", "sh010_comp_v003.mov"), file("f01", "sh010_comp_v001.mov"), file("f09", "sh020_v1.mov")
     listing: list[Asset] = [v1, v3, other]
     refused, groups = classify(
-        [pending(v3, 5.0), pending(v1, 2.0), pending(other, 1.0)], {FOLDER: listing}, DEFAULT_RULES, by_kind=True
+        [pending(v3, 5.0), pending(v1, 2.0), pending(other, 1.0)], {FOLDER: listing}, default_rules, by_kind=True
     )
     assert refused == []
     by_key = {group.group_key: group for group in groups}
@@ -42,7 +47,7 @@ def test_versions_group_by_folder_and_key_lowest_version_first() -> None:
 def test_a_group_counts_loose_versions_already_in_the_folder_and_sees_its_stack() -> None:
     new = file("f05", "tease_v5.mov")
     listing: list[Asset] = [new, file("f02", "tease_v2.mov"), StackAsset("s1", "tease_v4.mov", FOLDER, "f04")]
-    _, (group,) = classify([pending(new, 1.0)], {FOLDER: listing}, DEFAULT_RULES, by_kind=True)
+    _, (group,) = classify([pending(new, 1.0)], {FOLDER: listing}, default_rules, by_kind=True)
     assert group.loose == 2
     assert group.has_stack
 
@@ -50,8 +55,8 @@ def test_a_group_counts_loose_versions_already_in_the_folder_and_sees_its_stack(
 def test_media_kinds_make_separate_groups_only_when_kept_apart() -> None:
     video, still = file("f01", "poster_v1.mov"), file("f02", "poster_v2.png")
     items = [pending(video, 1.0), pending(still, 1.0)]
-    assert len(classify(items, {FOLDER: [video, still]}, DEFAULT_RULES, by_kind=True)[1]) == 2
-    assert len(classify(items, {FOLDER: [video, still]}, DEFAULT_RULES, by_kind=False)[1]) == 1
+    assert len(classify(items, {FOLDER: [video, still]}, default_rules, by_kind=True)[1]) == 2
+    assert len(classify(items, {FOLDER: [video, still]}, default_rules, by_kind=False)[1]) == 1
 
 
 def test_unfinished_uploads_are_not_counted_as_loose_versions() -> None:
@@ -64,7 +69,7 @@ WINDOW = Timing(window_s=2.0, hold_s=30.0)
 
 def test_a_group_is_due_once_its_newest_file_has_waited_the_window() -> None:
     a1, a2 = file("f01", "a_v1.mov"), file("f02", "a_v2.mov")
-    _, groups = classify([pending(a1, 10.0), pending(a2, 11.5)], {FOLDER: [a1, a2]}, DEFAULT_RULES, True)
+    _, groups = classify([pending(a1, 10.0), pending(a2, 11.5)], {FOLDER: [a1, a2]}, default_rules, True)
     assert due(groups, 13.4, WINDOW, {}) == []
     assert next_due(groups, 13.4, WINDOW, {}) == 13.5
     assert [group.group_key for group in due(groups, 13.5, WINDOW, {})] == ["a"]
@@ -82,7 +87,7 @@ def test_moves_into_stacks_go_first_then_the_fullest_groups_then_the_longest_set
     listing: list[Asset] = [asset for group in files.values() for asset in group]
     listing.append(StackAsset("s4", "late_v2.mov", FOLDER, "f40"))
     items = [pending(asset, arrivals[key]) for key, group in files.items() for asset in group]
-    _, groups = classify(items, {FOLDER: listing}, DEFAULT_RULES, True)
+    _, groups = classify(items, {FOLDER: listing}, default_rules, True)
     assert [group.group_key for group in due(groups, 100.0, WINDOW, {})] == ["late", "three", "older", "two"]
 
 
@@ -91,7 +96,7 @@ def busy_folder() -> tuple[list[Group], list[Pending]]:
     full = [file(f"f0{index}", f"full_v{index}.mov") for index in (1, 2, 3)]
     part = [file(f"f1{index}", f"part_v{index}.mov") for index in (1, 2)]
     items = [pending(asset, 10.0) for asset in full + part] + [pending(file("f99", "notes.mov"), 20.0)]
-    return classify(items, {FOLDER: [*full, *part]}, DEFAULT_RULES, True)[1], items
+    return classify(items, {FOLDER: [*full, *part]}, default_rules, True)[1], items
 
 
 def test_while_a_folder_is_busy_only_groups_as_large_as_its_largest_are_created() -> None:
@@ -112,6 +117,17 @@ def test_a_smaller_group_waits_at_most_the_hold_while_its_folder_stays_busy() ->
 def test_a_group_with_a_stack_is_not_held_back_by_a_busy_folder() -> None:
     late = file("f05", "shot_v5.mov")
     listing: list[Asset] = [late, StackAsset("s1", "shot_v4.mov", FOLDER, "f04")]
-    _, groups = classify([pending(late, 10.0)], {FOLDER: listing}, DEFAULT_RULES, True)
+    _, groups = classify([pending(late, 10.0)], {FOLDER: listing}, default_rules, True)
     folders = {FOLDER: Pulse(last_arrival=11.9, largest=6)}
     assert [group.group_key for group in due(groups, 12.0, WINDOW, folders)] == ["shot"]
+
+
+def test_each_folder_is_read_with_its_own_rules() -> None:
+    """A [[scope]] for one folder: 'Fassung' is a version word there and nowhere else."""
+    german = rules_from_toml('version_words = ["Fassung"]\n')
+    items = [pending(file("f01", "spot_Fassung_1.mov"), 1.0), pending(file("f02", "spot_Fassung_2.mov"), 1.0, "other")]
+    refused, groups = classify(
+        items, {FOLDER: [], "other": []}, lambda f: german if f == FOLDER else DEFAULT_RULES, True
+    )
+    assert [(g.folder_id, g.group_key) for g in groups] == [(FOLDER, "spot")]
+    assert [(r.pending.folder_id, r.declined.rule) for r in refused] == [("other", "no-token")]

@@ -3,6 +3,7 @@ and what it hands to per-file jobs."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from workers.ingest.drain import Drain
 from workers.ingest.inbox import FLAG_KEY, Inbox
 from workers.ingest.queue import DRAIN_PREFIX as JOB_PREFIX
 from workers.ingest.queue import enqueue_drain
+from workers.naming.rules import rulebook_from_toml
 from workers.runtime import Runtime
 from workers.settings import load_settings
 
@@ -259,3 +261,26 @@ def test_a_drain_past_its_budget_hands_over_to_a_fresh_job_behind_other_accounts
     jobs = [queue.fetch_job(job_id) for job_id in queue.get_job_ids()]
     assert [job.args[0] for job in jobs if job is not None] == ["another-account", sandbox.account]
     assert rt.redis().exists(FLAG_KEY.format(account=sandbox.account))  # the web tier queues no second drain
+
+
+def test_each_folder_is_decided_with_its_scope_and_the_decision_names_it(
+    sandbox: InProcessSandbox, redis_url: str, redis_client: redis.Redis
+) -> None:
+    rules = rulebook_from_toml("[[scope]]\nname = 'german'\nfolders = ['/Werbung']\nversion_words = ['Fassung']\n")
+    rt = replace(make_runtime(sandbox, redis_url), rules=rules)
+    german, other = sandbox.folder("Werbung"), sandbox.folder("Promos")
+    ids = [
+        sandbox.upload(folder, name) for folder in (german, other) for name in ("a_Fassung_1.mov", "a_Fassung_2.mov")
+    ]
+    deliver(rt, sandbox, *ids)
+
+    assert drain(rt, sandbox) == "drained"
+
+    assert sandbox.stacks(german) == [["a_Fassung_2.mov", "a_Fassung_1.mov"]]
+    assert sandbox.stacks(other) == []
+    assert [(final(rt, i).outcome, final(rt, i).scope) for i in ids] == [
+        ("stacked", "german"),
+        ("stacked", "german"),
+        ("declined", "global"),
+        ("declined", "global"),
+    ]

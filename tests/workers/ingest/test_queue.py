@@ -11,15 +11,17 @@ from rq.utils import import_attribute
 
 from tests.inprocess_sandbox import InProcessSandbox
 from tests.workers.ingest.test_drain import make_runtime
-from workers import runtime
+from workers import action_jobs, runtime
 from workers.ingest import drain, jobs, queue, sweep
-from workers.ingest.queue import DRAIN_JOB, FILE_JOB, SWEEP_JOB
+from workers.ingest.queue import DRAIN_JOB, FILE_JOB, STACK_ACTION_JOB, SWEEP_JOB, UNDO_ACTION_JOB
 
 
 def test_each_job_path_names_its_function() -> None:
     assert import_attribute(FILE_JOB) is jobs.handle_file_event
     assert import_attribute(DRAIN_JOB) is drain.drain_inbox
     assert import_attribute(SWEEP_JOB) is sweep.sweep
+    assert import_attribute(STACK_ACTION_JOB) is action_jobs.stack_folder
+    assert import_attribute(UNDO_ACTION_JOB) is action_jobs.undo_resource
 
 
 def test_the_seam_imports_none_of_the_job_modules() -> None:

@@ -16,6 +16,7 @@ from workers.ingest import activity
 from workers.ingest.queue import schedule_sweep
 from workers.ingest.sweep import groups_with_work, note_folder, recent_folders, sweep
 from workers.naming.parser import DEFAULT_RULES
+from workers.stacking.pauses import Pauses
 
 
 def file(file_id: str, name: str, status: str = "uploaded", at: str = "") -> FileAsset:
@@ -44,10 +45,19 @@ def test_declined_names_unfinished_uploads_and_other_media_kinds_are_not_work() 
 
 
 def test_folders_are_remembered_for_the_lookback_only(redis_client: redis.Redis) -> None:
-    note_folder(redis_client, "acc", "old", now=1000.0)
-    note_folder(redis_client, "acc", "new", now=5000.0)
+    note_folder(redis_client, "acc", "old", now=1000.0, lookback_s=3600)
+    note_folder(redis_client, "acc", "new", now=5000.0, lookback_s=3600)
     assert recent_folders(redis_client, now=5100.0, lookback_s=3600) == [("acc", "new")]
     assert redis_client.zcard("autostack:recent-folders") == 1
+
+
+def test_noting_a_folder_forgets_the_ones_past_the_lookback_even_with_the_sweep_off(
+    redis_client: redis.Redis,
+) -> None:
+    note_folder(redis_client, "acc", "old", now=1000.0, lookback_s=3600)
+    note_folder(redis_client, "acc", "new", now=5000.0, lookback_s=3600)
+    assert redis_client.zrange("autostack:recent-folders", 0, -1) == [b"acc|new"]
+    assert 0 < int(redis_client.ttl("autostack:recent-folders")) <= 3600 + 60
 
 
 def test_one_sweep_is_scheduled_per_interval_whoever_asks(redis_client: redis.Redis) -> None:
@@ -83,7 +93,7 @@ def test_a_sweep_job_follows_the_media_kinds_setting(
     folder = sandbox.folder("f")
     for name in ("a_v1.mov", "a_v2.wav"):
         sandbox.upload(folder, name)
-    note_folder(redis_client, sandbox.account, folder, time.time())
+    note_folder(redis_client, sandbox.account, folder, time.time(), lookback_s=3600)
     monkeypatch.setattr(runtime, "_current", rt)
     assert sweep() == queued
 
@@ -95,7 +105,7 @@ def test_a_sweep_records_when_it_ran_and_what_it_queued_for_status(
     folder = sandbox.folder("f")
     for name in ("a_v1.mov", "a_v2.mov"):
         sandbox.upload(folder, name)
-    note_folder(redis_client, sandbox.account, folder, time.time())
+    note_folder(redis_client, sandbox.account, folder, time.time(), lookback_s=3600)
     monkeypatch.setattr(runtime, "_current", rt)
     assert activity.read(redis_client).last_sweep_at is None
     before = time.time()
@@ -104,3 +114,20 @@ def test_a_sweep_records_when_it_ran_and_what_it_queued_for_status(
     assert marks.last_sweep_queued == 1
     assert marks.last_sweep_at is not None and marks.last_sweep_at >= before
     assert 0 < redis_client.ttl(activity.LAST_SWEEP_KEY) <= activity.TTL_S
+
+
+def test_the_sweep_queues_nothing_in_a_paused_folder_or_below_it_until_resumed(
+    sandbox: InProcessSandbox, redis_url: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rt = make_runtime(sandbox, redis_url, AUTOSTACK_SWEEP_INTERVAL_S="0")
+    top = sandbox.folder("top")
+    path = f"/v4/accounts/{sandbox.account}/folders/{top}/folders"
+    below = sandbox.http.post(path, json={"data": {"name": "below"}}, headers=sandbox.auth()).json()["data"]["id"]
+    for name in ("a_v1.mov", "a_v2.mov"):
+        sandbox.upload(below, name)
+    note_folder(redis_client, sandbox.account, below, time.time(), lookback_s=3600)
+    monkeypatch.setattr(runtime, "_current", rt)
+    Pauses(redis_client).pause(top, "someone", 0.0)
+    assert sweep() == 0
+    Pauses(redis_client).resume(top)
+    assert sweep() == 1

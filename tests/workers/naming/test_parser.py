@@ -12,24 +12,29 @@ import pytest
 from workers.naming.parser import DEFAULT_RULES, Declined, Parsed, Rules, parse
 from workers.naming.templates import Template
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "naming" / "dev-corpus.tsv"
+NAMING = Path(__file__).resolve().parents[4] / "shared" / "naming"
+CORPORA = {"dev-corpus.tsv": 168, "dev-corpus-2.tsv": 157}  # file -> its row count
 
 
 class Case(NamedTuple):
+    corpus: str
     name: str
     key: str
     version: str
 
 
-def _load_corpus() -> list[Case]:
-    if not CORPUS.exists():
+def _load_corpus(corpus: str) -> list[Case]:
+    path = NAMING / corpus
+    if not path.exists():
         return []
-    rows = [line for line in CORPUS.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
-    return [Case(*row.split("\t")) for row in rows[1:]]
+    rows = [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    return [Case(corpus, *row.split("\t")) for row in rows[1:]]
 
 
-CASES = _load_corpus()
-needs_corpus = pytest.mark.skipif(not CASES, reason=f"dev corpus not found at {CORPUS}")
+CASES = {corpus: _load_corpus(corpus) for corpus in CORPORA}
+ALL_CASES = [case for cases in CASES.values() for case in cases]
+PRESENT = [corpus for corpus, cases in CASES.items() if cases]
+needs_corpus = pytest.mark.skipif(not ALL_CASES, reason=f"dev corpora not found in {NAMING}")
 
 
 def _answer(name: str, rules: Rules = DEFAULT_RULES) -> tuple[str, str]:
@@ -38,12 +43,13 @@ def _answer(name: str, rules: Rules = DEFAULT_RULES) -> tuple[str, str]:
 
 
 @needs_corpus
-def test_corpus_is_complete() -> None:
-    assert len(CASES) == 168
+@pytest.mark.parametrize("corpus", PRESENT)
+def test_corpus_is_complete(corpus: str) -> None:
+    assert len(CASES[corpus]) == CORPORA[corpus]
 
 
 @needs_corpus
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", ALL_CASES, ids=[f"{c.corpus}:{c.name}" for c in ALL_CASES])
 def test_corpus_row(case: Case) -> None:
     result = parse(case.name)
     if case.key == "-":
@@ -55,11 +61,12 @@ def test_corpus_row(case: Case) -> None:
 
 
 @needs_corpus
-def test_corpus_partition() -> None:
+@pytest.mark.parametrize("corpus", PRESENT)
+def test_corpus_partition(corpus: str) -> None:
     """Files that share an expected key share a parsed key, and only those."""
     expected: dict[str, set[str]] = defaultdict(set)
     parsed: dict[str, set[str]] = defaultdict(set)
-    for case in CASES:
+    for case in CASES[corpus]:
         key, _ = _answer(case.name)
         if case.key != "-":
             expected[case.key].add(case.name)

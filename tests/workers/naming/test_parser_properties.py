@@ -8,7 +8,7 @@ from collections.abc import Callable
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from workers.naming.parser import DEFAULT_ANNOTATIONS, DEFAULT_FOURCCS, Declined, Parsed, parse
+from workers.naming.parser import DEFAULT_ANNOTATIONS, DEFAULT_FOURCCS, Declined, Parsed, Rules, Toggles, parse
 
 # Words that cannot form a token, a date, a camera clip name or an editing-application default by
 # themselves: letters (with a few that change under NFD or casefold), then optional digits.
@@ -126,3 +126,126 @@ def test_blank_names_are_declined(name: str) -> None:
 
 def test_empty_string_is_declined() -> None:
     assert isinstance(parse(""), Declined)
+
+
+# Decisions D1-D7 of dev-corpus-2.tsv.
+NOT_STILL = st.sampled_from([".mov", ".mp4", ".MXF", ".wav", ".ai", ".pdf", ""])
+STILL = st.sampled_from([".exr", ".dpx", ".tif", ".png", ".JPG", ".tga"])
+MINOR = st.integers(min_value=0, max_value=999).map(str)
+
+
+@given(WORDS, SEPARATOR, TOKEN_FORM, VERSION, PADDING, NOT_STILL, MINOR)
+def test_dotted_minor_revision_keeps_key_and_integer(
+    words: list[str], sep: str, form: str, version: int, pad: int, ext: str, minor: str
+) -> None:
+    """D1: outside still images 'v1.4' is version 1 of the same item as 'v1'."""
+    plain = parse(build(words, sep, form, version, pad, ext))
+    dotted = parse(build(words, sep, form, version, pad, f".{minor}{ext}"))
+    assert isinstance(plain, Parsed) and isinstance(dotted, Parsed), dotted
+    assert (dotted.group_key, dotted.version) == (plain.group_key, plain.version)
+
+
+@given(WORDS, SEPARATOR, VERSION, STILL, st.integers(min_value=0, max_value=99_999))
+def test_still_image_dotted_number_stays_a_frame(
+    words: list[str], sep: str, version: int, ext: str, frame: int
+) -> None:
+    """D1 leaves still images alone: '_v1.3.tif' is frame 3 of version 1."""
+    result = parse(build(words, sep, "v", version, 0, f".{frame}{ext}"))
+    assert isinstance(result, Parsed), result
+    assert (result.group_key, result.version, result.frame) == (f"{expected_key(words)}|f{frame}", version, frame)
+
+
+@given(WORDS, SEPARATOR, TOKEN_FORM, VERSION, NOT_STILL, st.integers(0, 999), st.sampled_from(["", " ", "  "]))
+def test_duplicate_marker_never_changes_the_key(
+    words: list[str], sep: str, form: str, version: int, ext: str, copy: int, space: str
+) -> None:
+    """D2: a glued 'v3(2)' and a spaced 'v3 (2)' are the file 'v3'."""
+    plain = parse(build(words, sep, form, version, 2, ext))
+    marked = parse(build(words, sep, form, version, 2, f"{space}({copy}){ext}"))
+    assert isinstance(plain, Parsed) and isinstance(marked, Parsed), marked
+    assert (marked.group_key, marked.version) == (plain.group_key, plain.version)
+
+
+CLOCK = st.builds(
+    lambda h, m, s, style: style.format(h=h, m=m, s=s),
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.integers(0, 59),
+    st.sampled_from(["{h:02d}{m:02d}", "{h:02d}{m:02d}{s:02d}", "{h:02d}-{m:02d}-{s:02d}", "{h:02d}_{m:02d}_{s:02d}"]),
+)
+DATE = st.builds(
+    lambda y, m, d, style: style.format(y=y, m=m, d=d),
+    st.integers(1990, 2099),
+    st.integers(1, 12),
+    st.integers(1, 28),
+    st.sampled_from(["{y}-{m:02d}-{d:02d}", "{y}{m:02d}{d:02d}"]),
+)
+
+
+@given(WORDS, SEPARATOR, VERSION, NOT_STILL, DATE, CLOCK, AFTER_SEPARATOR)
+def test_clock_time_after_a_dropped_date_stamp_is_dropped(
+    words: list[str], sep: str, version: int, ext: str, date: str, clock: str, sep2: str
+) -> None:
+    """D3: the time of an export stamp goes with its date."""
+    stamped = parse(build(words, sep, "v", version, 2, ext, after=f"{date}{sep2}{clock}"))
+    assert isinstance(stamped, Parsed), stamped
+    assert (stamped.group_key, stamped.version) == (expected_key(words), version)
+
+
+ZEROS = st.sampled_from(["0", "\uff10", "\u0660", "\u06f0", "\u0966", "\u09e6"])  # ASCII, full-width, Arabic...
+
+
+@given(WORDS, SEPARATOR, TOKEN_FORM, VERSION, NOT_STILL, ZEROS)
+def test_version_digits_of_any_script_are_read_by_value(
+    words: list[str], sep: str, form: str, version: int, ext: str, zero: str
+) -> None:
+    """D4: a full-width '_v\uff12' is version 2."""
+    digits = "".join(chr(ord(zero) + int(d)) for d in str(version))
+    result = parse(f"{sep.join(words)}{sep}{form}{digits}{ext}")
+    assert isinstance(result, Parsed), result
+    assert (result.group_key, result.version) == (expected_key(words), version)
+
+
+@given(WORDS, VERSION, NOT_STILL, st.sampled_from(["\u3000", "\u00a0", " \u3000"]))
+def test_unicode_spaces_are_the_space_separator(words: list[str], version: int, ext: str, space: str) -> None:
+    """D5: the ideographic and the no-break space separate like a space."""
+    assert key_of(build(words, space, "v", version, 0, ext)) == key_of(build(words, " ", "v", version, 0, ext))
+
+
+@given(WORDS, SEPARATOR, TOKEN_FORM, VERSION, NOT_STILL, st.sampled_from([".crdownload", ".part", ".download"]))
+def test_partial_downloads_are_junk(
+    words: list[str], sep: str, form: str, version: int, ext: str, partial: str
+) -> None:
+    """D6: an unfinished download is never stacked, whatever its name."""
+    result = parse(build(words, sep, form, version, 0, ext) + partial)
+    assert isinstance(result, Declined) and result.rule == "junk"
+
+
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", min_size=1, max_size=20))
+def test_macos_volume_folders_are_junk(word: str) -> None:
+    """D6: '.DocumentRevisions-V100' is not version 100."""
+    result = parse(f".{word}-V100")
+    assert isinstance(result, Declined) and result.rule == "junk"
+
+
+@given(WORDS, st.sampled_from(["Rev", "ver", "VERSION", "Revision"]), VERSION, NOT_STILL)
+def test_abbreviated_word_form_takes_a_dot_and_a_space(words: list[str], word: str, version: int, ext: str) -> None:
+    """D7: 'Rev. 3' is 'Rev 3'; a bare v takes no separator ('V. 5' is no token)."""
+    assert key_of(f"{' '.join(words)} {word}. {version}{ext}") == key_of(f"{' '.join(words)} {word} {version}{ext}")
+    assert isinstance(parse(f"{' '.join(words)} V. {version}{ext}"), Declined)
+
+
+COPIES = st.sampled_from([" copy", " Copy", " copy 2", " - Copy", " - Copy (3)", " 2", "-2", "-12"])
+
+
+@given(WORDS, SEPARATOR, VERSION, NOT_STILL, COPIES)
+def test_copy_suffixes_are_variants_unless_the_studio_says_they_are_copies(
+    words: list[str], sep: str, version: int, ext: str, copy: str
+) -> None:
+    """The contract keeps a copy suffix as a variant word; with copy_suffixes_are_duplicates it is the item."""
+    plain, copied = build(words, sep, "v", version, 2, ext), build(words, sep, "v", version, 2, copy + ext)
+    assert key_of(copied) != key_of(plain)
+    studio = Rules(toggles=Toggles(copy_suffixes_are_duplicates=True))
+    a, b = parse(plain, studio), parse(copied, studio)
+    assert isinstance(a, Parsed) and isinstance(b, Parsed)
+    assert (b.group_key, b.version) == (a.group_key, a.version)

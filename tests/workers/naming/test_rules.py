@@ -34,6 +34,12 @@ TOGGLE_CASES = [
     ("dates_before_version_kept", False, "Launch_2025-01-09_v01.mov", ("launch_2025_01_09", 1), ("launch", 1)),
     ("frames_stack_per_frame", False, "MRS_2C4_120_BG02_v003.01017.exr", ("mrs_2c4_120_bg02|f1017", 3), "frame"),
     ("refuse_camera_originals", False, "C003C017_20210904_R275.mxf", "camera-original", ("c003c017_20210904", 275)),
+    ("dotted_versions", False, "Saltmarsh_Sizzle_v1.4.mov", ("saltmarsh_sizzle", 1), ("saltmarsh_sizzle_4", 1)),
+    ("glued_duplicate_markers", False, "Quarry_Recap_v3(2).mp4", ("quarry_recap", 3), "glued"),
+    ("clock_time_in_date_stamp", False, "Harbourfront_Cut_v3_2025-11-04_0915.mov", ("harbourfront_cut", 3), ("harbourfront_cut_0915", 3)),
+    ("unicode_digits", False, "オープニング_v\uff12.mp4", ("オープニング", 2), "no-token"),
+    ("abbreviated_word_forms", False, "Canyon Teaser Rev. 3.mov", ("canyon_teaser", 3), "no-token"),
+    ("copy_suffixes_are_duplicates", True, "Quarry_Recap_v4 - Copy.mp4", ("quarry_recap_copy", 4), ("quarry_recap", 4)),
 ]  # fmt: skip
 
 
@@ -137,6 +143,20 @@ ERROR_CASES = [
     ("[[templates]]\nname = 'a'\npattern = '{s}_v{version}'\n[[templates]]\nname = 'a'\npattern = '{t}_v{version}'\n", "duplicate", 5),
     ("annotation_words = [\n", "invalid TOML", 1),
     ("[toggles]\nr_token = = 1\n", "invalid TOML", 2),
+    # [[scope]] sections: the message names the scope
+    ("[[scope]]\nprojects = ['p']\n", "[[scope]] at line 1", 1),
+    ("[[scope]]\nname = 'a'\n", "[scope 'a'] projects", 1),
+    ("[[scope]]\nname = 'a'\nfolders = ['Promos/**']\n", "[scope 'a'] folders[0]", 3),
+    ("[[scope]]\nname = 'a'\nprojects = ['p']\nbogus = 1\n", "[scope 'a'] bogus", 4),
+    ("[[scope]]\nname = 'a'\nprojects = ['p']\n[scope.toggles]\nr_tokn = true\n", "[scope 'a'] [toggles] r_tokn", 5),
+    ("[[scope]]\nname = 'a'\nprojects = ['p']\n[[scope]]\nname = 'a'\nprojects = ['q']\n", "duplicate scope", 4),
+    ("[[scope]]\nname = 'a'\nprojects = ['p']\nversion_words = ['x']\n", "[scope 'a'] version_words[0]", 4),
+    (
+        "[[scope]]\nname = 'a'\nprojects = ['p']\n[[scope.templates]]\nname = 't'\npattern = '{s}_x'\n",
+        "[scope 'a'] [templates] 't'",
+        6,
+    ),
+    ("scope = 3\n", "scope", 1),
 ]  # fmt: skip
 
 
@@ -166,3 +186,19 @@ def test_rules_from_a_file_stay_comparable_and_parse_like_the_defaults() -> None
     rules = rules_from_toml("[toggles]\nr_token = true\n", "a.toml")
     assert rules == Rules()
     assert isinstance(parse("promo.mov", rules), Declined)
+
+
+def test_version_words_in_other_languages_make_tokens() -> None:
+    """The contract's answer is no (Fassung, versión are variant-free non-tokens); a show's rules file may say yes."""
+    rules = rules_from_toml('version_words = ["Fassung", "versio\u0301n"]\n', "rules.toml")  # typed decomposed
+    assert answer("Werbespot_Fassung_B.mov", Rules()) == "no-token"
+    assert answer("Werbespot_Fassung_2.mov", rules) == ("werbespot", 2)
+    assert answer("Comercial_versión_2.mov", Rules()) == "no-token"
+    assert answer("Comercial_versión_2.mov", rules) == ("comercial", 2)
+
+
+def test_annotation_words_in_other_languages_are_dropped() -> None:
+    rules = rules_from_toml('annotation_words = ["freigegeben", "完成版"]\n', "rules.toml")
+    assert answer("Werbespot_v3_FREIGEGEBEN.mov", rules) == ("werbespot", 3)
+    assert answer("オープニング_v3_完成版.mp4", rules) == ("オープニング", 3)
+    assert answer("オープニング_v3_完成版.mp4", Rules()) == ("オープニング_完成版", 3)

@@ -10,6 +10,7 @@ import redis
 from service.processes import wait_until
 from workers.frameio.models import Asset, FileAsset, StackAsset
 from workers.ingest.coalesce import lead_or_follow, take_followers
+from workers.stacking.journal import WRITE_KEY, WRITES_KEY, Journal
 from workers.stacking.locks import GroupLocks, LockBusy, LockLost, renewing
 from workers.stacking.memory import Memory
 from workers.stacking.writes import Write
@@ -101,6 +102,32 @@ def test_writes_are_remembered_per_file_and_the_stack_is_known(redis_client: red
     assert not memory.is_known_stack("s-other")
     assert memory.journal.write_for("f2") == write
     assert memory.journal.write_for("f3") is None
+
+
+def test_a_write_is_stored_once_and_each_file_finds_its_latest(redis_client: redis.Redis) -> None:
+    journal = Journal(redis_client)
+    created = Write("created", "s1", "folder", ("f1", "f2", "f3"), at=1000.25, job_id="j1")
+    added = Write("added", "s1", "folder", ("f4",), at=1000.5, job_id="j2")
+    again = Write("added", "s2", "folder", ("f2",), at=2000.125, job_id="j3")  # f2 moved on later
+    for write in (created, added, again):
+        journal.record(write, "acc")
+    assert [journal.write_for(f) for f in ("f1", "f2", "f3", "f4")] == [created, again, created, added]
+    assert int(redis_client.zcard(WRITES_KEY)) == 3  # the create once, not once per file
+    assert len(redis_client.get(WRITE_KEY.format(file_id="f1")) or b"") < 20
+
+
+def test_a_files_write_kept_whole_by_an_older_release_still_reads(redis_client: redis.Redis) -> None:
+    old = '{"action": "created", "stack_id": "s1", "folder_id": "fo", "file_ids": ["f1", "f2"], "at": 5.0, '
+    old += '"job_id": ""}'
+    redis_client.set(WRITE_KEY.format(file_id="f1"), old)
+    assert Journal(redis_client).write_for("f1") == Write("created", "s1", "fo", ("f1", "f2"), 5.0)
+
+
+def test_a_file_whose_write_left_the_index_has_none(redis_client: redis.Redis) -> None:
+    journal = Journal(redis_client)
+    journal.record(Write("created", "s1", "folder", ("f1", "f2"), at=10.0), "acc")
+    redis_client.delete(WRITES_KEY)
+    assert journal.write_for("f1") is None
 
 
 def test_one_worker_lists_a_folder_while_the_others_wait_for_its_listing(redis_url: str) -> None:
