@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import AsyncIterator
+from functools import partial
 
 import redis
+from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from rq import Queue
@@ -34,6 +39,18 @@ def web_redis(settings: Settings) -> redis.Redis:
     )
 
 
+def web_async_redis(settings: Settings) -> AsyncRedis:
+    """The same, for the event loop: the endpoint accepts a delivery with one round trip on it."""
+    timeout = settings.autostack_web_redis_timeout_s
+    return AsyncRedis.from_url(
+        settings.redis_url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=AsyncRetry(NoBackoff(), 0),
+        health_check_interval=0,
+    )
+
+
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -53,17 +70,28 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def create_app(settings: Settings, redis_client: redis.Redis | None = None) -> Starlette:
+    """The app; ``redis_client`` (a test's) replaces the synchronous client (RQ, readiness)."""
     settings.require_webhook_secrets()
     client = redis_client or web_redis(settings)
+    opener = partial(web_async_redis, settings)
+    context = WebhookContext(settings, client, Queue(settings.autostack_queue, connection=client), opener)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await context.close()
+
     app = Starlette(
         routes=[
             Route("/webhooks/frameio", receive, methods=["POST"]),
             Route("/actions/frameio", receive_action, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-        ]
+        ],
+        lifespan=lifespan,
     )
-    queue = Queue(settings.autostack_queue, connection=client)
-    app.state.webhooks = WebhookContext(settings, client, queue)
-    app.state.actions = ActionContext(MenuContext(settings, client, queue))
+    app.state.webhooks = context
+    app.state.actions = ActionContext(MenuContext(settings, client, context.queue))
     return app

@@ -93,7 +93,7 @@ def undo_main(
         return _clear(client, args, settings, out)
     settings.require_frameio_credentials()
     undoer = Undoer(rt.frameio(), rt.memory(), rt.folder_rules(), lock=rt.locks().hold)
-    asker = Asker(args.by or os_user(), args.reason, settings.autostack_decision_log_max)
+    asker = Asker(args.by or os_user(), args.reason, settings.autostack_decision_log_max, settings.decision_retention_s)
     if args.file:
         return _undo_file(undoer, client, args, asker, out, err)
     return _undo_window(undoer, client, args, asker, out, err)
@@ -114,7 +114,7 @@ def unstack_main(
     plan = _planned(
         undoer, out, "unstack", f"version stack {args.stack}", partial(undoer.plan_unstack, account, args.stack)
     )
-    asker = Asker(args.by or os_user(), args.reason, settings.autostack_decision_log_max)
+    asker = Asker(args.by or os_user(), args.reason, settings.autostack_decision_log_max, settings.decision_retention_s)
     return _run(undoer, plan, asker, args.dry_run, out, strict=True, command="unstack")
 
 
@@ -249,7 +249,7 @@ def _clear(client: redis.Redis, args: argparse.Namespace, settings: Settings, ou
         code="hold-cleared",
         name=hold.name,
     )
-    decisions.record(client, decision, settings.autostack_decision_log_max)
+    decisions.record(client, decision, settings.autostack_decision_log_max, settings.decision_retention_s)
     out.write(f"file {args.file} ({hold.name}): cleared; autostack may stack it again on its next event or sweep\n")
     return 0
 

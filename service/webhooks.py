@@ -3,17 +3,26 @@
 202 queued · 200 ignored or duplicate · 400 malformed · 401 bad or missing signature or stale
 timestamp · 413 body too large · 503 the queue is unavailable (Frame.io will deliver again).
 An answer in the 2xx range is only given once the job is durably in Redis.
+
+With the inbox (the default), a delivery is accepted by one script on the event loop's own Redis
+client (redis.asyncio: one round trip, no thread); only a delivery that finds no drain queued for
+its account (the first after a quiet spell) also queues the drain, through RQ's own enqueue in the
+thread pool, before the answer. Without the inbox, a delivery's job is queued through RQ in the
+thread pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import redis
+from redis.asyncio import Redis as AsyncRedis
 from rq import Queue
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -21,8 +30,8 @@ from starlette.responses import JSONResponse
 
 from service.events import Event, MalformedEvent, parse_event
 from service.signature import SignatureError, verify
-from workers.ingest import activity
-from workers.ingest.inbox import Inbox
+from workers.ingest import activity, inbox
+from workers.ingest.inbox import Acceptance, Inbox
 from workers.ingest.queue import enqueue_drain, enqueue_file_event
 from workers.logs import bind
 from workers.settings import Settings
@@ -46,12 +55,29 @@ class WebhookContext:
     settings: Settings
     redis: redis.Redis
     queue: Queue
+    # The event loop's client, made by ``open_async`` on first use in a loop (a redis.asyncio
+    # connection belongs to the loop that opened it).
+    open_async: Callable[[], AsyncRedis]
     # This pod's answers by outcome (counted here, not in Redis: they matter most when it is down).
     outcomes: Counter[str] = field(default_factory=Counter)
+    _async: dict[asyncio.AbstractEventLoop, AsyncRedis] = field(default_factory=dict, repr=False)
 
     @property
     def secrets(self) -> list[str]:
         return [secret.get_secret_value() for secret in self.settings.frameio_webhook_secrets]
+
+    def async_redis(self) -> AsyncRedis:
+        """This event loop's client."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._async:
+            self._async.clear()  # a loop that ended (a test client's) leaves its client behind
+            self._async[loop] = self.open_async()
+        return self._async[loop]
+
+    async def close(self) -> None:
+        for client in self._async.values():
+            await client.aclose()
+        self._async.clear()
 
 
 def _answer(status: int, outcome: str, detail: str = "", **extra: str) -> JSONResponse:
@@ -134,7 +160,7 @@ async def _receive(request: Request, context: WebhookContext) -> tuple[JSONRespo
     ignored = _ignored_because(event, settings)
     if ignored:
         return _answer(200, "ignored", ignored), "ignored"
-    response = await run_in_threadpool(_enqueue, context, event)
+    response = await _enqueue(context, event)
     return response, _OUTCOME_BY_STATUS.get(response.status_code, "duplicate")
 
 
@@ -148,9 +174,29 @@ def _ignored_because(event: Event, settings: Settings) -> str:
     return ""
 
 
-def _enqueue(context: WebhookContext, event: Event) -> JSONResponse:
-    if context.settings.autostack_inbox:
-        return _to_inbox(context, event)
+async def _enqueue(context: WebhookContext, event: Event) -> JSONResponse:
+    if not context.settings.autostack_inbox:
+        return await run_in_threadpool(_to_job, context, event)
+    ttl = context.settings.autostack_dedupe_ttl_s
+    try:
+        taken = await inbox.accept(context.async_redis(), event.account_id, event.resource_id, event.type, ttl)
+    except redis.RedisError as exc:
+        return _unavailable(exc)
+    return await _answer_taken(context, event, taken)
+
+
+async def _answer_taken(context: WebhookContext, event: Event, taken: Acceptance) -> JSONResponse:
+    if taken.queue_drain:
+        try:
+            await run_in_threadpool(_queue_drain, context, event)
+        except redis.RedisError as exc:
+            return _unavailable(exc)
+    if not taken.accepted:
+        return _answer(200, "duplicate", "this file's delivery was already accepted")
+    return _answer(202, "queued", file_id=event.resource_id)
+
+
+def _to_job(context: WebhookContext, event: Event) -> JSONResponse:
     key = DEDUPE_KEY.format(type=event.type, account=event.account_id, resource=event.resource_id)
     settings = context.settings
     try:
@@ -164,30 +210,25 @@ def _enqueue(context: WebhookContext, event: Event) -> JSONResponse:
         if job_id is not None:
             activity.note_webhook(context.redis, time.time())
     except redis.RedisError as exc:
-        log.warning("queue unavailable: %s", type(exc).__name__)
-        return _answer(503, "unavailable", "the queue is unavailable; deliver again later")
+        return _unavailable(exc)
     if job_id is None:
         return _answer(200, "duplicate", "a job for this event is already queued")
     return _answer(202, "queued", job_id=job_id)
 
 
-def _to_inbox(context: WebhookContext, event: Event) -> JSONResponse:
-    """Into the account's inbox (and the account's drain job queued, when none is)."""
-    inbox = Inbox(context.redis, event.account_id)
+def _queue_drain(context: WebhookContext, event: Event) -> None:
+    """Queue the account's drain (the accept found none); when that fails, forget the delivery
+    mark and the flag, so Frame.io's next attempt is taken afresh."""
     try:
-        taken = inbox.accept(event.resource_id, event.type, context.settings.autostack_dedupe_ttl_s)
-        if taken.queue_drain:
-            try:
-                enqueue_drain(context.queue, event.account_id, context.settings)
-            except BaseException:
-                inbox.undo_accept(event.resource_id)
-                raise
-    except redis.RedisError as exc:
-        log.warning("queue unavailable: %s", type(exc).__name__)
-        return _answer(503, "unavailable", "the queue is unavailable; deliver again later")
-    if not taken.accepted:
-        return _answer(200, "duplicate", "this file's delivery was already accepted")
-    return _answer(202, "queued", file_id=event.resource_id)
+        enqueue_drain(context.queue, event.account_id, context.settings)
+    except BaseException:
+        Inbox(context.redis, event.account_id).undo_accept(event.resource_id)
+        raise
+
+
+def _unavailable(exc: redis.RedisError) -> JSONResponse:
+    log.warning("queue unavailable: %s", type(exc).__name__)
+    return _answer(503, "unavailable", "the queue is unavailable; deliver again later")
 
 
 def _forget(client: redis.Redis, key: str) -> None:

@@ -96,7 +96,10 @@ def undo_resource(account_id: str, resource_type: str, resource_id: str, by: str
         plan = undoer.plan_unstack(account_id, resource_id)
     else:
         plan = undoer.plan_file(account_id, resource_id)
-    asker = Asker(by, "Undo autostack (Frame.io action)", rt.settings.autostack_decision_log_max)
+    settings = rt.settings
+    asker = Asker(
+        by, "Undo autostack (Frame.io action)", settings.autostack_decision_log_max, settings.decision_retention_s
+    )
     refused = [f"{', '.join(r.file_ids) or r.stack_id}: {r.reason}" for r in plan.refusals]
     if not plan.moves:
         text = "\n".join(refused) or "autostack has nothing to undo here."

@@ -1,15 +1,19 @@
 """The decision log: every outcome of every job, with the rule that fired and the reason.
 
-A capped Redis stream (``autostack:decisions``) for the status page and a short per-file list so
-``autostack explain --file ID`` answers "why did (or didn't) this file stack?" without a scan; a
-decision naming a version stack goes to that stack's short list too (Frame.io's **Why?** on a stack).
+A capped Redis stream (``autostack:decisions``: the last day, at most ``AUTOSTACK_DECISION_LOG_MAX``
+entries) for the status page and a short per-file list (``PER_FILE_KEEP`` entries, kept
+``AUTOSTACK_DECISION_RETENTION_DAYS`` after the file's last decision) so ``autostack explain --file
+ID`` answers "why did (or didn't) this file stack?" without a scan. A decision is stored as JSON
+without the fields left at their defaults: most decisions leave half of them empty. A version
+stack keeps the ids of the files whose decisions named it (Frame.io's **Why?** on a stack reads
+their histories), not copies of the decisions.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any
 
 import redis
@@ -18,7 +22,10 @@ STREAM = "autostack:decisions"
 PER_FILE = "autostack:decisions:file:{file_id}"
 PER_STACK = "autostack:decisions:stack:{stack_id}"
 PER_FILE_KEEP = 20
-PER_FILE_TTL_S = 90 * 24 * 3600
+PER_FILE_TTL_S = 90 * 24 * 3600  # the default of AUTOSTACK_DECISION_RETENTION_DAYS
+# The stream only answers "what happened lately" (status, the account an undo acts in): entries a
+# day old are trimmed as new ones come (a quiet Redis keeps its last entries).
+STREAM_KEEP_S = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -42,43 +49,91 @@ class Decision:
     dry_run: bool = False
     at: float = field(default_factory=time.time)
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+    def to_json(self, *, without: tuple[str, ...] = ()) -> str:
+        """Compact JSON without the fields at their defaults (:meth:`from_json` fills them in)
+        and without the fields named in ``without`` (the reader knows them: the per-file list's
+        key names the file)."""
+        data = {
+            key: value
+            for key, value in asdict(self).items()
+            if key not in without and (key not in _DEFAULTS or value != _DEFAULTS[key])
+        }
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> Decision:
+    def from_json(cls, text: str | bytes, **known_elsewhere: str) -> Decision:
         data: dict[str, Any] = json.loads(text)
         known = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
-        return cls(**known)
+        return cls(**{**known_elsewhere, **known})
 
 
-def record(client: redis.Redis, decision: Decision, max_entries: int) -> None:
-    """Append to the capped stream and to the file's own short history, in one round trip."""
-    text = decision.to_json()
+_DEFAULTS: dict[str, object] = {
+    name: spec.default for name, spec in Decision.__dataclass_fields__.items() if spec.default is not MISSING
+}
+
+
+# KEYS: the file's history. ARGV: the decision's JSON, entries kept, TTL (s).
+# The history is one string of JSON lines, newest first (a list, as written before 0.3, is read and
+# replaced): a string costs a quarter less than a list of one entry, and most files have one.
+_PREPEND = """
+local old = ''
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'list' then
+  old = table.concat(redis.call('LRANGE', KEYS[1], 0, -1), '\\n')
+  redis.call('DEL', KEYS[1])
+elseif kind == 'string' then
+  old = redis.call('GET', KEYS[1])
+end
+local text = ARGV[1]
+if tonumber(ARGV[2]) <= 1 then old = '' end
+if old ~= '' then
+  local kept, at = 1, 0
+  while kept < tonumber(ARGV[2]) do
+    at = string.find(old, '\\n', at + 1, true)
+    if not at then break end
+    kept = kept + 1
+  end
+  if at and kept >= tonumber(ARGV[2]) then old = string.sub(old, 1, at - 1) end
+  text = text .. '\\n' .. old
+end
+redis.call('SET', KEYS[1], text, 'EX', tonumber(ARGV[3]))
+"""
+
+
+def record(client: redis.Redis, decision: Decision, max_entries: int, keep_s: int = PER_FILE_TTL_S) -> None:
+    """Append to the capped stream and to the file's own short history (kept ``keep_s`` after
+    its last decision), in one round trip."""
     key = PER_FILE.format(file_id=decision.file_id)
     pipe = client.pipeline(transaction=False)
-    pipe.xadd(STREAM, {"d": text}, maxlen=max_entries, approximate=True)
-    pipe.lpush(key, text)
-    pipe.ltrim(key, 0, PER_FILE_KEEP - 1)
-    pipe.expire(key, PER_FILE_TTL_S)
+    pipe.xadd(STREAM, {"d": decision.to_json()}, maxlen=max_entries, approximate=True)
+    pipe.xtrim(STREAM, minid=str(max(0, int((decision.at - STREAM_KEEP_S) * 1000))), approximate=False)
+    pipe.eval(_PREPEND, 1, key, decision.to_json(without=("file_id",)), PER_FILE_KEEP, keep_s)
     if decision.stack_id:
         stack_key = PER_STACK.format(stack_id=decision.stack_id)
-        pipe.lpush(stack_key, text)
+        pipe.lrem(stack_key, 0, decision.file_id)
+        pipe.lpush(stack_key, decision.file_id)
         pipe.ltrim(stack_key, 0, PER_FILE_KEEP - 1)
-        pipe.expire(stack_key, PER_FILE_TTL_S)
+        pipe.expire(stack_key, keep_s)
     pipe.execute()
 
 
 def for_file(client: redis.Redis, file_id: str) -> list[Decision]:
     """The file's decisions, newest first."""
-    raw: list[bytes] = client.lrange(PER_FILE.format(file_id=file_id), 0, -1)  # type: ignore[assignment]
-    return [Decision.from_json(item) for item in raw]
+    key = PER_FILE.format(file_id=file_id)
+    try:
+        raw: bytes | None = client.get(key)  # type: ignore[assignment]
+        lines = raw.split(b"\n") if raw else []
+    except redis.ResponseError:  # WRONGTYPE: a list written before 0.3, not yet replaced
+        lines = client.lrange(key, 0, -1)  # type: ignore[assignment]
+    return [Decision.from_json(line, file_id=file_id) for line in lines]
 
 
 def for_stack(client: redis.Redis, stack_id: str) -> list[Decision]:
-    """The decisions that name the version stack, newest first."""
-    raw: list[bytes] = client.lrange(PER_STACK.format(stack_id=stack_id), 0, -1)  # type: ignore[assignment]
-    return [Decision.from_json(item) for item in raw]
+    """The decisions that name the version stack, newest first (from the histories of the files
+    they were about)."""
+    file_ids: list[bytes] = client.lrange(PER_STACK.format(stack_id=stack_id), 0, -1)  # type: ignore[assignment]
+    found = [d for file_id in file_ids for d in for_file(client, file_id.decode()) if d.stack_id == stack_id]
+    return sorted(found, key=lambda d: d.at, reverse=True)[:PER_FILE_KEEP]
 
 
 def latest(client: redis.Redis, count: int) -> list[Decision]:

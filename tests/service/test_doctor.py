@@ -181,6 +181,16 @@ def test_redis_without_aof_fails(sandbox: InProcessSandbox, redis_url: str) -> N
     assert (code, levels(report)["redis"], levels(report)["redis-aof"]) == (1, "ok", "fail")
 
 
+def test_a_wrong_redis_password_is_named_as_such(sandbox: InProcessSandbox, tmp_path: Path) -> None:
+    child, url = start_redis(password="right", data_dir=tmp_path / "redis")
+    try:
+        code, report = doctor(sandbox, url.replace(":right@", ":wrong@"))
+    finally:
+        child.stop()
+    assert (code, levels(report)["redis"]) == (1, "fail")
+    assert "Redis refused the password" in report and "wrong" not in report
+
+
 def test_redis_refusing_config_is_read_from_info(sandbox: InProcessSandbox, no_config_redis_url: str) -> None:
     webhook(sandbox)
     code, report = doctor(sandbox, no_config_redis_url)

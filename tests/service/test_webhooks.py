@@ -234,3 +234,27 @@ def test_a_refused_delivery_is_counted_by_the_check_that_failed_not_by_its_messa
     assert answer.status_code == 401
     counted = client.app.state.webhooks.outcomes  # type: ignore[attr-defined]
     assert {name: count for name, count in counted.items() if count} == {outcome: 1}
+
+
+@pytest.fixture
+def rq_forbidden_url(redis_url: str, redis_client: redis.Redis) -> Iterator[str]:
+    """A Redis user that may write autostack's keys but not RQ's: every accept works, every
+    enqueue fails (NOPERM), as when Redis refuses the second write of a delivery."""
+    redis_client.acl_setuser("frontdoor", enabled=True, passwords=["+pw"], keys=["autostack:*"], commands=["+@all"])
+    try:
+        yield redis_url.replace("redis://", "redis://frontdoor:pw@", 1)
+    finally:
+        redis_client.acl_deluser("frontdoor")
+
+
+def test_a_delivery_whose_drain_cannot_be_queued_gets_503_and_is_taken_afresh_next_time(
+    rq_forbidden_url: str, redis_client: redis.Redis
+) -> None:
+    settings = load_settings({"REDIS_URL": rq_forbidden_url, "FRAMEIO_WEBHOOK_SECRETS": SECRET})
+    body = event()
+    with TestClient(create_app(settings)) as refused:
+        answers = [refused.post("/webhooks/frameio", content=body, headers=signed_headers(body)) for _ in range(2)]
+    assert [answer.status_code for answer in answers] == [503, 503]  # the redelivery is not a "duplicate"
+    assert redis_client.exists("autostack:delivery:acc:file-1", "autostack:drain:acc") == 0
+    assert Queue("autostack", connection=redis_client).count == 0
+    assert queued(redis_client) == 1  # the entry waits; the next accepted delivery's drain decides it once

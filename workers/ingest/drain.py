@@ -41,7 +41,7 @@ from workers.ingest.queue import LOCK_RETRY_S, Run, enqueue_drain, enqueue_file_
 from workers.ingest.record import count_outcome, record_outcome
 from workers.logs import bind
 from workers.naming.parser import Declined, Parsed, Rules, parse
-from workers.stacking.locks import LockBusy, LockLost
+from workers.stacking.locks import LockBusy, LockLost, renewing
 from workers.stacking.scope import FolderScope, Refusal
 from workers.stacking.stacker import NOT_A_FOLDER, Outcome, Stacker, is_stack, lagging
 from workers.stacking.writes import Write
@@ -56,7 +56,7 @@ SLICE_S = 1.0  # act this long, then look at the inbox again: new files change t
 SNAPSHOT = 2000  # inbox arrivals looked at per step
 SHOWS_PER_STEP = 10  # files read one by one per step; the rest wait for the next step
 LOCK_KEY = "autostack:drain-lock:{account}"
-LOCK_TIMEOUT_S = 60.0
+LOCK_TIMEOUT_S = 6.0  # a lease, renewed every third of it while the drain lives (a dead one's lapses)
 LOCK_WAIT_S = 5.0
 #: Events that are sent only once a file's bytes are in (a listing read earlier may say otherwise).
 UPLOADED_EVENTS = ("file.upload.completed", "file.ready")
@@ -73,7 +73,8 @@ def drain_inbox(account_id: str) -> str:
         enqueue_drain(rt.queue(), account_id, rt.settings, LOCK_RETRY_S)  # another drain of it is running
         return "busy"
     try:
-        return Drain(rt, account_id, lock.reacquire).run()
+        with renewing(lock, LOCK_TIMEOUT_S / 3):
+            return Drain(rt, account_id, lock.reacquire).run()
     finally:
         with contextlib.suppress(LockError):
             lock.release()

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
+from redis.asyncio import Redis as AsyncRedis
 
 from workers.ingest import activity
 from workers.ingest.arrival import Arrival
@@ -98,18 +99,8 @@ class Inbox:
         self.flag_key = FLAG_KEY.format(account=account_id)
 
     def accept(self, file_id: str, event_type: str, dedupe_ttl_s: int) -> Acceptance:
-        keys = [
-            delivery_key(self.account_id, file_id),
-            self.key,
-            self.events_key,
-            self.flag_key,
-            INBOXES_KEY,
-            activity.LAST_WEBHOOK_KEY,
-        ]
-        args: list[str | int] = [file_id, event_type, dedupe_ttl_s, FLAG_TTL_S, self.account_id, activity.TTL_S]
-        answer: list[int | bytes] = self.client.eval(_ACCEPT, len(keys), *keys, *args)
-        accepted, queue_drain, at_ms = answer
-        return Acceptance(bool(accepted), bool(queue_drain), int(at_ms) / 1000)
+        keys, args = _accept_request(self.account_id, file_id, event_type, dedupe_ttl_s)
+        return _acceptance(self.client.eval(_ACCEPT, len(keys), *keys, *args))
 
     def undo_accept(self, file_id: str) -> None:
         """The drain job could not be queued: forget the delivery mark and the flag, so Frame.io's
@@ -160,6 +151,33 @@ class Inbox:
         """Drop the flag if the inbox is empty (the drain is done); False when entries remain."""
         keys = [self.key, self.flag_key, self.events_key, INBOXES_KEY]
         return bool(self.client.eval(_RELEASE, len(keys), *keys, self.account_id))
+
+
+async def accept(client: AsyncRedis, account_id: str, file_id: str, event_type: str, dedupe_ttl_s: int) -> Acceptance:
+    """:meth:`Inbox.accept` for the web tier's event loop: one round trip (EVALSHA; the script is
+    loaded once per server), no thread."""
+    keys, args = _accept_request(account_id, file_id, event_type, dedupe_ttl_s)
+    script = client.register_script(_ACCEPT)
+    return _acceptance(await script(keys=keys, args=args))
+
+
+def _accept_request(
+    account_id: str, file_id: str, event_type: str, dedupe_ttl_s: int
+) -> tuple[list[str], list[str | int]]:
+    keys = [
+        delivery_key(account_id, file_id),
+        INBOX_KEY.format(account=account_id),
+        EVENTS_KEY.format(account=account_id),
+        FLAG_KEY.format(account=account_id),
+        INBOXES_KEY,
+        activity.LAST_WEBHOOK_KEY,
+    ]
+    return keys, [file_id, event_type, dedupe_ttl_s, FLAG_TTL_S, account_id, activity.TTL_S]
+
+
+def _acceptance(answer: list[int | bytes]) -> Acceptance:
+    accepted, queue_drain, at_ms = answer
+    return Acceptance(bool(accepted), bool(queue_drain), int(at_ms) / 1000)
 
 
 def inbox_files(client: redis.Redis) -> int:

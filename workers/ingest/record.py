@@ -48,7 +48,7 @@ def record_outcome(rt: runtime.Runtime, outcome: Outcome, run: Run) -> None:
         event=run.event_type,
         dry_run=rt.settings.autostack_dry_run,
     )
-    record(rt.redis(), decision, rt.settings.autostack_decision_log_max)
+    record(rt.redis(), decision, rt.settings.autostack_decision_log_max, rt.settings.decision_retention_s)
     if outcome.folder_id:
-        note_folder(rt.redis(), run.account_id, outcome.folder_id, time.time())
+        note_folder(rt.redis(), run.account_id, outcome.folder_id, time.time(), rt.settings.autostack_sweep_lookback_s)
     log.info("file %s (%s): %s: %s", run.file_id, outcome.name, outcome.status, outcome.reason)

@@ -9,6 +9,7 @@ for every group that still has work: two loose versions, or a loose version besi
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 import redis
@@ -31,8 +32,14 @@ RECENT = "autostack:recent-folders"
 SWEEP_EVENT = "sweep"
 
 
-def note_folder(client: redis.Redis, account_id: str, folder_id: str, now: float) -> None:
-    client.zadd(RECENT, {f"{account_id}|{folder_id}": now})
+def note_folder(client: redis.Redis, account_id: str, folder_id: str, now: float, lookback_s: float) -> None:
+    """Remember the folder for the sweep; folders older than the lookback are dropped on the way,
+    and the set expires a lookback after the last note (with the sweep off, it stays bounded)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.zadd(RECENT, {f"{account_id}|{folder_id}": now})
+    pipe.zremrangebyscore(RECENT, "-inf", f"({now - lookback_s}")
+    pipe.expire(RECENT, math.ceil(lookback_s) + 60)
+    pipe.execute()
 
 
 def recent_folders(client: redis.Redis, now: float, lookback_s: float) -> list[tuple[str, str]]:

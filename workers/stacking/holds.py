@@ -1,7 +1,9 @@
 """Holds: files a person took out of a stack (``autostack undo``), which autostack leaves alone.
 
 A held file is neither stacked nor a peer others are stacked onto, until a person clears the
-hold or renames the file (a hold names the file's name when it was undone).
+hold or renames the file (a hold names the file's name when it was undone), or for a year:
+``HOLD_TTL_S`` after the undo the hold is forgotten (nothing autostack writes lives forever), and a
+later event or sweep in the folder may stack the file again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import redis
 from workers.frameio.models import Asset, FileAsset
 
 HOLD_KEY = "autostack:held:{file_id}"
+HOLD_TTL_S = 365 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class Holds:
         self.client = client
 
     def hold(self, file_id: str, hold: Hold) -> None:
-        self.client.set(HOLD_KEY.format(file_id=file_id), json.dumps(asdict(hold)))
+        self.client.set(HOLD_KEY.format(file_id=file_id), json.dumps(asdict(hold)), ex=HOLD_TTL_S)
 
     def clear(self, file_id: str) -> Hold | None:
         """Clear the hold; returns it (None when there was none)."""

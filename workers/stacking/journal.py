@@ -1,8 +1,10 @@
 """The journal of autostack's own writes: what ``undo`` may take back, and nothing else.
 
-Each write (a stack created from files, or a file moved into a stack) is kept per file (the
-file's latest write, :meth:`Journal.write_for`) and in an index by time (a sorted set, for
-``autostack undo --since``). A file with no entry was stacked by a person. Entries live 90 days.
+Each write (a stack created from files, or a file moved into a stack) is kept once, in an index by
+time (a sorted set, for ``autostack undo --since``), and each of its files points at it by the
+write's time (the file's latest write, :meth:`Journal.write_for`): a create of ten files is stored
+once, not ten times. A file with no entry was stacked by a person. Entries live 90 days. A file
+entry written before 0.3 holds the write itself and is still read.
 """
 
 from __future__ import annotations
@@ -28,18 +30,24 @@ class Journal:
         """Keep ``write`` for each of its files and in the index by time; index entries older
         than the journal's lifetime are dropped on the way."""
         pipe = self.client.pipeline(transaction=False)
-        text = json.dumps(asdict(write))
         for file_id in write.file_ids:
-            pipe.set(WRITE_KEY.format(file_id=file_id), text, ex=WRITE_TTL_S)
-        indexed = json.dumps({"account_id": account_id, **asdict(write)}, sort_keys=True)
+            pipe.set(WRITE_KEY.format(file_id=file_id), repr(write.at), ex=WRITE_TTL_S)
+        indexed = json.dumps({"account_id": account_id, **asdict(write)}, sort_keys=True, separators=(",", ":"))
         pipe.zadd(WRITES_KEY, {indexed: write.at})
         pipe.zremrangebyscore(WRITES_KEY, "-inf", f"({write.at - WRITE_TTL_S}")
         pipe.execute()
 
     def write_for(self, file_id: str) -> Write | None:
         """The latest write that moved ``file_id`` (None: autostack never did, or forgot)."""
-        raw = self.client.get(WRITE_KEY.format(file_id=file_id))
-        return None if raw is None else _write(json.loads(raw))
+        raw: bytes | None = self.client.get(WRITE_KEY.format(file_id=file_id))  # type: ignore[assignment]
+        if raw is None:
+            return None
+        if raw.startswith(b"{"):  # an entry from before 0.3: the write itself
+            return _write(json.loads(raw))
+        at = raw.decode()
+        found: list[bytes] = self.client.zrangebyscore(WRITES_KEY, at, at)  # type: ignore[assignment]
+        writes = [_entry(json.loads(item)).write for item in found]
+        return next((write for write in reversed(writes) if file_id in write.file_ids), None)
 
     def forget(self, file_id: str) -> None:
         self.client.delete(WRITE_KEY.format(file_id=file_id))

@@ -45,6 +45,9 @@ FETCH_LOCK_S = 60.0  # longer than any listing takes; a worker that dies frees i
 FETCH_WAIT_S = 10.0  # how long to wait for another worker's listing before fetching anyway
 FETCH_POLL_S = 0.05
 STACK_TTL_S = 30 * 24 * 3600
+# A group's last write only has to outlive the listings fetched before it (AUTOSTACK_LISTING_CACHE_S,
+# at most 300 s): a day is ample, and costs nothing beyond it.
+GROUP_WRITE_TTL_S = 24 * 3600
 CREATED_KEY = "autostack:stack-created:{stack_id}"
 CHILDREN_ORDER_KEY = "autostack:learned:children-order"
 ORIENTATIONS: dict[str, Orientation] = {"top_first": "top_first", "bottom_first": "bottom_first"}
@@ -71,7 +74,7 @@ class Memory:
         stale, and the journal keeps it for undo."""
         pipe = self.client.pipeline(transaction=False)
         pipe.set(STACK_KEY.format(stack_id=write.stack_id), write.folder_id, ex=STACK_TTL_S)
-        pipe.set(GROUP_WRITE_KEY.format(name=group), repr(write.at), ex=STACK_TTL_S)
+        pipe.set(GROUP_WRITE_KEY.format(name=group), repr(write.at), ex=GROUP_WRITE_TTL_S)
         if write.action == "created":
             pipe.set(CREATED_KEY.format(stack_id=write.stack_id), json.dumps(write.file_ids), ex=STACK_TTL_S)
         pipe.execute()
@@ -101,7 +104,7 @@ class Memory:
         pipe = self.client.pipeline(transaction=False)
         pipe.delete(LISTING_KEY.format(folder_id=folder_id))
         for group in groups:
-            pipe.set(GROUP_WRITE_KEY.format(name=group), now, ex=STACK_TTL_S)
+            pipe.set(GROUP_WRITE_KEY.format(name=group), now, ex=GROUP_WRITE_TTL_S)
         pipe.execute()
 
     def mark_unsettled(self, stack_id: str, file_id: str) -> None:

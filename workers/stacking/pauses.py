@@ -3,7 +3,8 @@
 
 One Redis hash, folder id -> who paused it and when. Whether a folder is paused is read up its
 ancestry (:mod:`.scope` walks it), so pausing a folder pauses every folder below it. The check
-costs one ``HKEYS`` when nothing is paused.
+costs one ``HKEYS`` when nothing is paused. Like a hold, the hash is forgotten ``PAUSE_TTL_S``
+after the last pause (nothing autostack writes lives forever).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import asdict, dataclass
 import redis
 
 PAUSED_KEY = "autostack:paused-folders"
+PAUSE_TTL_S = 365 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,11 @@ class Pauses:
     def pause(self, folder_id: str, by: str, at: float) -> bool:
         """Pause the folder; False when it was paused already (the first pause is kept)."""
         text = json.dumps(asdict(Pause(folder_id, by, at)))
-        return bool(self.client.hsetnx(PAUSED_KEY, folder_id, text))
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hsetnx(PAUSED_KEY, folder_id, text)
+        pipe.expire(PAUSED_KEY, PAUSE_TTL_S)
+        added, _ = pipe.execute()
+        return bool(added)
 
     def resume(self, folder_id: str) -> bool:
         """Resume the folder; False when it was not paused itself."""

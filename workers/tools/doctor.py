@@ -127,9 +127,14 @@ def redis_report(client: redis.Redis) -> list[Check]:
     """Redis answers, keeps an append-only file and never evicts."""
     try:
         client.ping()
+    except redis.AuthenticationError:
+        return [Check("redis", "fail", "Redis refused the password (or user) in REDIS_URL", _REDIS_AUTH_FIX)]
     except redis.RedisError as exc:
         return [Check("redis", "fail", f"Redis does not answer at REDIS_URL ({type(exc).__name__})", "check REDIS_URL")]
     return [Check("redis", "ok", "Redis answers"), *redis_durability(client)]
+
+
+_REDIS_AUTH_FIX = "set the right one: redis://:PASSWORD@HOST:PORT/DB"
 
 
 def redis_durability(client: redis.Redis) -> list[Check]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Literal, TypeVar
 
-from workers.decisions import Decision, record
+from workers.decisions import PER_FILE_TTL_S, Decision, record
 from workers.frameio.client import FrameioClient
 from workers.frameio.errors import FrameioError, NotFound, RetryableError
 from workers.frameio.retry import retry_delay
@@ -76,6 +76,7 @@ class Asker:
     by: str
     reason: str = ""
     decision_log_max: int = 100_000
+    decision_keep_s: int = PER_FILE_TTL_S
 
 
 OnStep = Callable[[int, int, StepResult], None]
@@ -265,7 +266,7 @@ class Undoer:
             folder_id=move.folder_id,
             stack_id=move.stack_id,
         )
-        record(self.memory.client, decision, asker.decision_log_max)
+        record(self.memory.client, decision, asker.decision_log_max, asker.decision_keep_s)
 
     def _settled(self, account_id: str, stack_id: str, moves: list[Move]) -> list[StackFate]:
         """Tell the shared memory the folder changed; say what became of a stack the plan emptied."""

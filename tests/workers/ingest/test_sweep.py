@@ -45,10 +45,19 @@ def test_declined_names_unfinished_uploads_and_other_media_kinds_are_not_work() 
 
 
 def test_folders_are_remembered_for_the_lookback_only(redis_client: redis.Redis) -> None:
-    note_folder(redis_client, "acc", "old", now=1000.0)
-    note_folder(redis_client, "acc", "new", now=5000.0)
+    note_folder(redis_client, "acc", "old", now=1000.0, lookback_s=3600)
+    note_folder(redis_client, "acc", "new", now=5000.0, lookback_s=3600)
     assert recent_folders(redis_client, now=5100.0, lookback_s=3600) == [("acc", "new")]
     assert redis_client.zcard("autostack:recent-folders") == 1
+
+
+def test_noting_a_folder_forgets_the_ones_past_the_lookback_even_with_the_sweep_off(
+    redis_client: redis.Redis,
+) -> None:
+    note_folder(redis_client, "acc", "old", now=1000.0, lookback_s=3600)
+    note_folder(redis_client, "acc", "new", now=5000.0, lookback_s=3600)
+    assert redis_client.zrange("autostack:recent-folders", 0, -1) == [b"acc|new"]
+    assert 0 < int(redis_client.ttl("autostack:recent-folders")) <= 3600 + 60
 
 
 def test_one_sweep_is_scheduled_per_interval_whoever_asks(redis_client: redis.Redis) -> None:
@@ -84,7 +93,7 @@ def test_a_sweep_job_follows_the_media_kinds_setting(
     folder = sandbox.folder("f")
     for name in ("a_v1.mov", "a_v2.wav"):
         sandbox.upload(folder, name)
-    note_folder(redis_client, sandbox.account, folder, time.time())
+    note_folder(redis_client, sandbox.account, folder, time.time(), lookback_s=3600)
     monkeypatch.setattr(runtime, "_current", rt)
     assert sweep() == queued
 
@@ -96,7 +105,7 @@ def test_a_sweep_records_when_it_ran_and_what_it_queued_for_status(
     folder = sandbox.folder("f")
     for name in ("a_v1.mov", "a_v2.mov"):
         sandbox.upload(folder, name)
-    note_folder(redis_client, sandbox.account, folder, time.time())
+    note_folder(redis_client, sandbox.account, folder, time.time(), lookback_s=3600)
     monkeypatch.setattr(runtime, "_current", rt)
     assert activity.read(redis_client).last_sweep_at is None
     before = time.time()
@@ -116,7 +125,7 @@ def test_the_sweep_queues_nothing_in_a_paused_folder_or_below_it_until_resumed(
     below = sandbox.http.post(path, json={"data": {"name": "below"}}, headers=sandbox.auth()).json()["data"]["id"]
     for name in ("a_v1.mov", "a_v2.mov"):
         sandbox.upload(below, name)
-    note_folder(redis_client, sandbox.account, below, time.time())
+    note_folder(redis_client, sandbox.account, below, time.time(), lookback_s=3600)
     monkeypatch.setattr(runtime, "_current", rt)
     Pauses(redis_client).pause(top, "someone", 0.0)
     assert sweep() == 0

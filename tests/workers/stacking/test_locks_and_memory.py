@@ -7,9 +7,11 @@ import threading
 import pytest
 import redis
 
+from service.processes import wait_until
 from workers.frameio.models import Asset, FileAsset, StackAsset
 from workers.ingest.coalesce import lead_or_follow, take_followers
-from workers.stacking.locks import GroupLocks, LockBusy, LockLost
+from workers.stacking.journal import WRITE_KEY, WRITES_KEY, Journal
+from workers.stacking.locks import GroupLocks, LockBusy, LockLost, renewing
 from workers.stacking.memory import Memory
 from workers.stacking.writes import Write
 
@@ -102,6 +104,32 @@ def test_writes_are_remembered_per_file_and_the_stack_is_known(redis_client: red
     assert memory.journal.write_for("f3") is None
 
 
+def test_a_write_is_stored_once_and_each_file_finds_its_latest(redis_client: redis.Redis) -> None:
+    journal = Journal(redis_client)
+    created = Write("created", "s1", "folder", ("f1", "f2", "f3"), at=1000.25, job_id="j1")
+    added = Write("added", "s1", "folder", ("f4",), at=1000.5, job_id="j2")
+    again = Write("added", "s2", "folder", ("f2",), at=2000.125, job_id="j3")  # f2 moved on later
+    for write in (created, added, again):
+        journal.record(write, "acc")
+    assert [journal.write_for(f) for f in ("f1", "f2", "f3", "f4")] == [created, again, created, added]
+    assert int(redis_client.zcard(WRITES_KEY)) == 3  # the create once, not once per file
+    assert len(redis_client.get(WRITE_KEY.format(file_id="f1")) or b"") < 20
+
+
+def test_a_files_write_kept_whole_by_an_older_release_still_reads(redis_client: redis.Redis) -> None:
+    old = '{"action": "created", "stack_id": "s1", "folder_id": "fo", "file_ids": ["f1", "f2"], "at": 5.0, '
+    old += '"job_id": ""}'
+    redis_client.set(WRITE_KEY.format(file_id="f1"), old)
+    assert Journal(redis_client).write_for("f1") == Write("created", "s1", "fo", ("f1", "f2"), 5.0)
+
+
+def test_a_file_whose_write_left_the_index_has_none(redis_client: redis.Redis) -> None:
+    journal = Journal(redis_client)
+    journal.record(Write("created", "s1", "folder", ("f1", "f2"), at=10.0), "acc")
+    redis_client.delete(WRITES_KEY)
+    assert journal.write_for("f1") is None
+
+
 def test_one_worker_lists_a_folder_while_the_others_wait_for_its_listing(redis_url: str) -> None:
     started, release = threading.Event(), threading.Event()
     fetches: list[str] = []
@@ -136,3 +164,31 @@ def test_a_listing_begun_before_the_groups_window_closed_is_not_enough(redis_cli
     memory.store_listing("folder", ASSETS[:1], fetched_at=memory.now() - 5)
     fresh, shared = memory.shared_listing("folder", "g", memory.now() - 1, lambda: ASSETS)
     assert (fresh, shared) == (ASSETS, False)
+
+
+def test_a_held_group_lock_is_renewed_while_its_holder_lives_and_lapses_after(redis_client: redis.Redis) -> None:
+    """A short lease: renewed from a thread however long the holder's call takes; once the holder
+    is gone nothing renews it (a dead worker blocks its group only ``timeout_s``)."""
+    locks = GroupLocks(redis_client, timeout_s=1.5, wait_s=0.2)
+    key = "autostack:lock:acc:folder:renewed"
+    lowest = [int(1e9)]
+
+    def renewed() -> bool:  # the time left went down, then back up
+        left = int(redis_client.pttl(key))
+        lowest[0] = min(lowest[0], left)
+        return left > lowest[0] + 200
+
+    with locks.hold("acc:folder:renewed") as guard:
+        wait_until(renewed, 5, interval=0.05, what="a renewal")
+        lowest[0] = int(1e9)
+        wait_until(renewed, 5, interval=0.05, what="a second renewal")
+        guard()  # still ours
+    assert not redis_client.exists(key)  # released on the way out
+
+
+def test_renewing_stops_when_the_block_ends(redis_client: redis.Redis) -> None:
+    lock = redis_client.lock("autostack:lock:renew-stops", timeout=1.0, thread_local=False)
+    assert lock.acquire()
+    with renewing(lock, 0.2):
+        pass
+    wait_until(lambda: not redis_client.exists("autostack:lock:renew-stops"), 5, what="the lease to lapse")

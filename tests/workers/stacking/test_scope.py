@@ -11,7 +11,7 @@ from workers.naming.parser import DEFAULT_RULES
 from workers.naming.rules import rulebook_from_toml
 from workers.naming.scopes import RuleBook
 from workers.stacking.memory import Memory
-from workers.stacking.pauses import Pauses, paused_ancestor
+from workers.stacking.pauses import PAUSE_TTL_S, PAUSED_KEY, Pauses, paused_ancestor
 from workers.stacking.planner import Policy
 from workers.stacking.scope import Ancestry, FolderRules, FolderScope, in_scope
 from workers.stacking.stacker import Stacker
@@ -184,3 +184,11 @@ def test_a_file_already_in_a_stack_is_read_with_the_global_rules(
     Stacker(sandbox.client(), naming, Policy(), memory=Memory(redis_client)).run(sandbox.account, first)
     (stack,) = [a for a in sandbox.client().list_folder_children(sandbox.account, spots) if isinstance(a, StackAsset)]
     assert naming.resolve(sandbox.account, stack.id).scope == "global"
+
+
+def test_the_paused_folders_are_forgotten_a_year_after_the_last_pause(redis_client: redis.Redis) -> None:
+    pauses = Pauses(redis_client)
+    assert pauses.pause("f1", "someone", 0.0)
+    assert not pauses.pause("f1", "someone else", 1.0)
+    assert 0 < redis_client.ttl(PAUSED_KEY) <= PAUSE_TTL_S
+    assert pauses.ids() == {"f1"}
