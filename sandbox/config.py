@@ -39,6 +39,8 @@ class SandboxConfig:
     # --- latency and rate limits ----------------------------------------------------------
     latency_s: float = 0.0
     """Added to every API call."""
+    account_latency_s: list[str] = field(default_factory=list)
+    """More latency for one account's calls, as ``<account id>=<seconds>`` entries (a slow account)."""
     rate_limits: bool = True
     """Enforce Frame.io's per-endpoint leaky buckets (429 when empty)."""
     rate_window_scale: float = 1.0
@@ -129,6 +131,14 @@ class SandboxConfig:
     """Attempts in all at one step of a click (Frame.io's guide: it retries up to 5 times)."""
     action_retry_s: float = 1.0
     """The wait between attempts (undocumented: short, as a person is watching)."""
+
+    def latency_of(self, account_id: str | None) -> float:
+        """The extra latency ``account_latency_s`` gives this account's calls (0 when none)."""
+        for entry in self.account_latency_s:
+            name, _, seconds = entry.partition("=")
+            if name == account_id:
+                return float(seconds)
+        return 0.0
 
     def delivery_timeout_s(self) -> float:
         """How long a receiver may take to answer before the attempt counts as failed."""
@@ -247,10 +257,22 @@ def validate(config: SandboxConfig) -> None:
         raise ConfigError(f"folder_default_sort must be one of {sorted(_SORTS)}")
     if not config.token:
         raise ConfigError("token must not be empty")
+    for entry in config.account_latency_s:
+        _check_account_latency(entry)
     if not config.oauth_web_client_id or not config.oauth_web_client_secret:
         raise ConfigError("oauth_web_client_id and oauth_web_client_secret must not be empty")
     if not all(config.oauth_spa_client_ids):
         raise ConfigError("oauth_spa_client_ids must not hold an empty id")
+
+
+def _check_account_latency(entry: str) -> None:
+    name, sep, seconds = entry.partition("=")
+    try:
+        value = float(seconds)
+    except ValueError:
+        value = -1.0
+    if not sep or not name or not 0.0 <= value <= 600.0:
+        raise ConfigError(f"account_latency_s entries must be '<account id>=<seconds 0..600>', not {entry!r}")
 
 
 def expand_profile(updates: dict[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """What every Frame.io API call goes through, in this order.
 
 1. Authentication: ``Authorization: Bearer <token>``; missing or unknown token -> 401.
-2. Account: an ``account_id`` in the path other than the seeded one -> 404.
+2. Account: an ``account_id`` in the path that is not one of the sandbox's accounts -> 404.
 3. Rate limit: one leaky bucket per (account, endpoint) -> 429 when empty.
-4. Latency (``latency_s``), then an injected fault taken for this endpoint (``phase: before``).
+4. Latency (``latency_s``, plus the account's own from ``account_latency_s``), then an injected fault
+   taken for this endpoint (``phase: before``).
 5. The handler; an :class:`~sandbox.errors.ApiProblem` becomes the documented error body.
 6. An injected fault with ``phase: after`` replaces, delays or drops the real answer.
 Every answer carries the ``x-ratelimit-*`` headers; every call is counted by endpoint and status.
@@ -126,9 +127,9 @@ class RateLimited(ApiProblem):
         self.verdict = verdict
 
 
-def _rate_check(sandbox: Sandbox, endpoint: str, user: User) -> Verdict | None:
+def _rate_check(sandbox: Sandbox, endpoint: str, user: User, account: str | None) -> Verdict | None:
     config = sandbox.config
-    scope = sandbox.store.account_id
+    scope = account or sandbox.store.account_id
     if config.rate_limit_scope == "account_user":
         scope = f"{scope}:{user.id}"
     verdict = sandbox.limiter.check(scope, endpoint, config.rate_window_scale, enforce=config.rate_limits)
@@ -142,9 +143,9 @@ def _admit(request: Request, sandbox: Sandbox, endpoint: str, public: bool) -> t
         return sandbox.store.users[sandbox.store.uploader_user_id], None
     user = authenticate(request, sandbox)
     account = request.path_params.get("account_id")
-    if account is not None and account != sandbox.store.account_id:
+    if account is not None and not sandbox.store.has_account(account):
         raise ApiProblem(404, f"Account {account} not found")
-    return user, _rate_check(sandbox, endpoint, user)
+    return user, _rate_check(sandbox, endpoint, user, account)
 
 
 async def _handle(handler: Handler, call: Call) -> Response:
@@ -163,8 +164,9 @@ async def _run(
     except ApiProblem as problem:
         limited = problem.verdict if isinstance(problem, RateLimited) else None
         return error_response(problem.status, problem.detail, problem.pointer), limited
-    if sandbox.config.latency_s > 0:
-        await pause(request, sandbox, sandbox.config.latency_s)
+    latency = sandbox.config.latency_s + sandbox.config.latency_of(request.path_params.get("account_id"))
+    if latency > 0:
+        await pause(request, sandbox, latency)
     fault = sandbox.faults.take(endpoint)
     if fault is not None and fault.kind == "slow":
         await pause(request, sandbox, fault.delay_s)

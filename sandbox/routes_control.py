@@ -210,6 +210,19 @@ async def add_token(request: Request, sandbox: Sandbox) -> Response:
     return JSONResponse({"token": token, "user_id": user_id}, status_code=201)
 
 
+async def add_account(request: Request, sandbox: Sandbox) -> Response:
+    """Another account of the API user (its own workspace, project, webhooks and rate-limit buckets)."""
+    store = sandbox.store
+    project = store.add_account()
+    view = {
+        "account_id": store.account_of(project.id),
+        "workspace_id": project.workspace_id,
+        "project_id": project.id,
+        "root_folder_id": project.root_folder_id,
+    }
+    return JSONResponse(view, status_code=201)
+
+
 async def list_faults(request: Request, sandbox: Sandbox) -> Response:
     return JSONResponse({"faults": sandbox.faults.listing()})
 
@@ -244,6 +257,7 @@ ROUTES = [
     Route(f"{P}/config", _guarded(show_config), methods=["GET"]),
     Route(f"{P}/config", _guarded(patch_config), methods=["PATCH"]),
     Route(f"{P}/tokens", _guarded(add_token), methods=["POST"]),
+    Route(f"{P}/accounts", _guarded(add_account), methods=["POST"]),
     Route(f"{P}/reset", _guarded(reset), methods=["POST"]),
     Route(f"{P}/faults", _guarded(list_faults), methods=["GET"]),
     Route(f"{P}/faults", _guarded(add_fault), methods=["POST"]),

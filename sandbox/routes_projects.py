@@ -23,9 +23,10 @@ A = "/v4/accounts/{account_id}"
 async def accounts_list(call: Call) -> Response:
     store = call.sandbox.store
     created = iso(store.projects[store.project_id].created_at)
-    account = {"id": store.account_id, "display_name": "Sandbox Account", "created_at": created}
+    ids = [store.account_id, *sorted(set(store.workspaces.values()) - {store.account_id})]
+    accounts = [{"id": account_id, "display_name": "Sandbox Account", "created_at": created} for account_id in ids]
     params = page_params(call.request, (), allow_include_lists=False)
-    return page_response(call.request, params, [account], lambda item: item)
+    return page_response(call.request, params, accounts, lambda item: item)
 
 
 async def show_project(call: Call) -> Response:
@@ -39,14 +40,14 @@ async def show_project(call: Call) -> Response:
 async def show_workspace(call: Call) -> Response:
     store = call.sandbox.store
     workspace_id = call.request.path_params["workspace_id"]
-    if workspace_id != store.workspace_id:
+    if workspace_id not in store.workspaces:
         raise not_found("Workspace", workspace_id)
     first = store.projects[store.project_id]
     return ok(
         {
             "id": workspace_id,
             "name": "Sandbox Workspace",
-            "account_id": store.account_id,
+            "account_id": store.workspaces[workspace_id],
             "created_at": iso(first.created_at),
             "updated_at": iso(first.updated_at),
         }

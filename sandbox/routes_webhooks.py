@@ -27,7 +27,7 @@ WEBHOOK_SORT_KEYS = {"name": lambda hook: str(hook.name).lower(), "created_at": 
 
 def _workspace(call: Call) -> str:
     workspace_id: str = call.request.path_params["workspace_id"]
-    if workspace_id != call.sandbox.store.workspace_id:
+    if workspace_id not in call.sandbox.store.workspaces:
         raise ApiProblem(404, f"Workspace {workspace_id} not found")
     return workspace_id
 

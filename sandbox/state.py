@@ -1,4 +1,5 @@
-"""The sandbox's world: one account, one workspace, two projects, their folders, files and stacks.
+"""The sandbox's world: one account, one workspace, two projects, their folders, files and stacks;
+more accounts (each a workspace and a project) on demand, all the API user's.
 
 Everything lives in memory and is only touched from the event loop, so no locks are needed: a
 handler mutates state synchronously between two awaits. Lookups raise the documented 404.
@@ -39,6 +40,8 @@ class Store:
     other_project_id: str = ""
     api_user_id: str = ""
     uploader_user_id: str = ""
+    workspaces: dict[str, str] = field(default_factory=dict)
+    """Workspace id -> its account id, the seeded one's included."""
 
     # --- ids and users --------------------------------------------------------------------
     def new_id(self) -> str:
@@ -83,6 +86,23 @@ class Store:
             else:
                 del self.files[child.id]
         del self.folders[folder.id]
+
+    def add_account(self) -> Project:
+        """Another account the API user belongs to: its own workspace and project (and so its own
+        webhooks and, per account, rate-limit buckets). Returns the project."""
+        account_id, workspace_id = self.new_id(), self.new_id()
+        self.workspaces[workspace_id] = account_id
+        project_id, root_id = self.new_id(), self.new_id()
+        self.folders[root_id] = Folder(root_id, "root", None, project_id, self.api_user_id)
+        project = Project(project_id, "Project", workspace_id, root_id)
+        self.projects[project_id] = project
+        return project
+
+    def account_of(self, project_id: str) -> str:
+        return self.workspaces.get(self.projects[project_id].workspace_id, self.account_id)
+
+    def has_account(self, account_id: str) -> bool:
+        return account_id == self.account_id or account_id in self.workspaces.values()
 
     # --- lookups --------------------------------------------------------------------------
     def folder(self, folder_id: str) -> Folder:
@@ -135,7 +155,7 @@ class Store:
             type=event_type,
             resource_id=asset.id,
             resource_type=resource_type,
-            account_id=self.account_id,
+            account_id=self.account_of(asset.project_id),
             workspace_id=self.projects[asset.project_id].workspace_id,
             project_id=asset.project_id,
             user_id=user_id,
@@ -152,6 +172,7 @@ def seed_store(seed: int | None, token: str, extra_tokens: list[str]) -> Store:
         return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
     store = Store(account_id=fresh(), workspace_id=fresh(), rng=rng)
+    store.workspaces[store.workspace_id] = store.account_id
     api_user = store.add_user("Service Account User", token)
     store.api_user_id = api_user.id
     store.uploader_user_id = store.add_user("Editor").id

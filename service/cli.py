@@ -71,6 +71,12 @@ def _warn_about_redis(client: redis.Redis) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    if args.alive:
+        from service.upkeep import liveness_verdict
+
+        code, line = liveness_verdict(_settings(), time.time())
+        print(line, file=sys.stdout if code == 0 else sys.stderr)
+        return code
     _stop_quietly_until_rq_listens()
     from service.worker import run_worker
 
@@ -210,9 +216,14 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _add_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("worker", help="run an RQ worker (with the scheduler) that stacks files")
+    parser = sub.add_parser("worker", help="run an RQ worker that stacks files (every worker also moves due jobs)")
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     parser.add_argument("--name", default=None, help="worker name (default: RQ's)")
+    parser.add_argument(
+        "--alive",
+        action="store_true",
+        help="the liveness probe: exit 1 unless this machine's worker reached Redis within AUTOSTACK_LIVENESS_S",
+    )
     parser.set_defaults(func=cmd_worker)
 
 

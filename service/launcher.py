@@ -40,6 +40,10 @@ class LocalStack:
     # autostack's Custom Actions in the sandbox: event key -> action id, and their secrets.
     action_ids: dict[str, str] = field(default_factory=dict)
     action_secrets: list[str] = field(default_factory=list)
+    # The sandbox's accounts beyond the first (``accounts`` at start): each its own workspace,
+    # project and webhook; every webhook secret is the service's.
+    more_accounts: list[dict[str, str]] = field(default_factory=list)
+    more_secrets: list[str] = field(default_factory=list)
     queue_name: str = "autostack"
     children: list[Child] = field(default_factory=list)
     workers: list[Child] = field(default_factory=list)
@@ -56,22 +60,25 @@ class LocalStack:
         env: Mapping[str, str] | None = None,
         redis_url: str | None = None,
         workdir: Path | None = None,
+        accounts: int = 1,
     ) -> LocalStack:
         directory = workdir or Path(tempfile.mkdtemp(prefix="autostack-stack-"))
         stack = cls(directory, redis_url or "", "")
         try:
-            stack._boot(workers, sandbox_config or {}, env or {})
+            stack._boot(workers, sandbox_config or {}, env or {}, accounts)
         except BaseException:
             stack.stop()
             raise
         return stack
 
-    def _boot(self, workers: int, sandbox_config: Mapping[str, Any], env: Mapping[str, str]) -> None:
+    def _boot(self, workers: int, sandbox_config: Mapping[str, Any], env: Mapping[str, str], accounts: int) -> None:
         if not self.redis_url:
             child, self.redis_url = start_redis(log_dir=self.workdir)
             self.children.append(child)
         self._start_sandbox(sandbox_config)
         self._register_webhook()
+        for _ in range(accounts - 1):
+            self._add_account()
         self._register_actions()
         self._start_service(env)
         for _ in range(workers):
@@ -95,6 +102,20 @@ class LocalStack:
         answer = self.api("POST", path, json=payload)
         self.secret = answer["data"]["secret"]
         self.webhook_id = answer["data"]["id"]
+
+    def _add_account(self) -> None:
+        response = httpx.post(f"{self.sandbox_url}/_sandbox/accounts", timeout=10)
+        response.raise_for_status()
+        account: dict[str, str] = response.json()
+        path = f"/v4/accounts/{account['account_id']}/workspaces/{account['workspace_id']}/webhooks"
+        payload = {"data": {"name": "autostack", "url": f"{self.service_url}/webhooks/frameio", "events": EVENTS}}
+        self.more_secrets.append(self.api("POST", path, json=payload)["data"]["secret"])
+        self.more_accounts.append(account)
+
+    def accounts(self) -> list[dict[str, str]]:
+        """Every account of the sandbox: ``account_id``, ``workspace_id``, ``root_folder_id``."""
+        first = {key: self.state[key] for key in ("account_id", "workspace_id", "root_folder_id")}
+        return [first, *self.more_accounts]
 
     def _register_actions(self) -> None:
         """autostack's actions, as ``autostack actions register`` creates them, posting to the service."""
@@ -145,7 +166,7 @@ class LocalStack:
             "REDIS_URL": self.redis_url,
             "FRAMEIO_BASE_URL": self.sandbox_url or "http://127.0.0.1:9",
             "FRAMEIO_TOKEN": self.state.get("token", "unset"),
-            "FRAMEIO_WEBHOOK_SECRETS": self.secret or "unset",
+            "FRAMEIO_WEBHOOK_SECRETS": ",".join(filter(None, [self.secret, *self.more_secrets])) or "unset",
             "FRAMEIO_ACTION_SECRETS": ",".join(self.action_secrets) or "unset",
             "AUTOSTACK_QUEUE": self.queue_name,
         }
@@ -164,9 +185,9 @@ class LocalStack:
         response.raise_for_status()
         return response.json() if response.content else None
 
-    def create_folder(self, name: str, parent_id: str | None = None) -> str:
+    def create_folder(self, name: str, parent_id: str | None = None, account_id: str | None = None) -> str:
         parent = parent_id or self.state["root_folder_id"]
-        path = f"/v4/accounts/{self.state['account_id']}/folders/{parent}/folders"
+        path = f"/v4/accounts/{account_id or self.state['account_id']}/folders/{parent}/folders"
         folder_id: str = self.api("POST", path, json={"data": {"name": name}})["data"]["id"]
         return folder_id
 

@@ -97,7 +97,20 @@ class Settings(BaseSettings):
     autostack_worker_ttl_s: int = Field(default=35, ge=10)
     autostack_maintenance_interval_s: int = Field(default=30, ge=5)
     # How long past its last heartbeat a running job waits before it counts as abandoned (RQ: 60).
-    autostack_abandoned_grace_s: int = Field(default=20, ge=5, le=600)
+    autostack_abandoned_grace_s: int = Field(default=5, ge=5, le=600)
+    # A running job's heartbeat: every this many seconds (RQ: a third of the worker TTL).
+    autostack_job_heartbeat_s: int = Field(default=2, ge=1, le=60)
+    # Every worker looks for due jobs this often; one holds the lease to move them, for this long
+    # unless renewed (a dead holder's lease is taken over within it).
+    autostack_due_interval_s: float = Field(default=0.5, gt=0, le=10)
+    autostack_due_lease_s: int = Field(default=3, ge=1, le=60)
+    # A worker that cannot reach Redis retries with backoff for this long, then exits (its
+    # supervisor restarts it).
+    autostack_redis_away_s: float = Field(default=60.0, ge=0)
+    # The worker stamps this file each time it reached Redis; `autostack worker --alive` fails when
+    # the stamp is older than AUTOSTACK_LIVENESS_S (the liveness probe). Empty: no stamp.
+    autostack_liveness_file: str = ""
+    autostack_liveness_s: float = Field(default=20.0, gt=0)
     autostack_web_redis_timeout_s: float = Field(default=0.4, gt=0)
     autostack_not_ready_retry_s: int = Field(default=10, gt=0)
     autostack_decision_log_max: int = Field(default=100_000, gt=0)
@@ -111,7 +124,9 @@ class Settings(BaseSettings):
     autostack_inbox: bool = True
     # While a folder still receives files, a group smaller than its largest waits at most this long.
     autostack_burst_hold_s: float = Field(default=30.0, ge=0, le=600)
-    autostack_lock_timeout_s: float = Field(default=60.0, gt=0)
+    # A group lock's lease: renewed every third of it while its holder lives; a dead holder's
+    # group is free again this soon.
+    autostack_lock_timeout_s: float = Field(default=6.0, ge=1)
     # The same version number twice: "stack" puts the later upload above, "decline" leaves it out.
     autostack_duplicate_versions: Literal["stack", "decline"] = "stack"
     # Only video with video, image with image, audio with audio.

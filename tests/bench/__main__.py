@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PACKAGE = "tests.bench"
-ORDER = ("naming", "ingest", "burst")
+ORDER = ("naming", "ingest", "burst", "latency", "accounts", "recovery")
 
 
 def available() -> list[str]:

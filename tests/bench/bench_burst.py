@@ -490,7 +490,7 @@ class DeliveryGate:
         self.inbox = inbox
         self.account_id = stack.state["account_id"]
         self.client = stack.redis()
-        self.waiting: set[str] = set()
+        self.waiting: set[tuple[str, str]] = set()  # (account id, file id)
         self.reserved = 0
         self.changed = threading.Condition()
         self.closed = False
@@ -505,12 +505,13 @@ class DeliveryGate:
                 self.changed.wait(0.5)
             self.reserved += 1
 
-    def sent(self, file_id: str) -> None:
-        """The upload is done: its room is held until the service has taken its webhook."""
+    def sent(self, file_id: str, account_id: str = "") -> None:
+        """The upload is done: its room is held until the service has taken its webhook (the
+        file is in the stack's first account unless ``account_id`` says otherwise)."""
         with self.changed:
             self.reserved -= 1
             if self.limit > 0:
-                self.waiting.add(file_id)
+                self.waiting.add((account_id or self.account_id, file_id))
 
     def _poll(self) -> None:
         while not self.closed:
@@ -520,9 +521,9 @@ class DeliveryGate:
             if not waiting:
                 continue
             pipe = self.client.pipeline(transaction=False)
-            for file_id in waiting:
-                pipe.exists(accepted_key(self.account_id, file_id, EVENTS[0], inbox=self.inbox))
-            taken = {file_id for file_id, found in zip(waiting, pipe.execute(), strict=True) if found}
+            for account_id, file_id in waiting:
+                pipe.exists(accepted_key(account_id, file_id, EVENTS[0], inbox=self.inbox))
+            taken = {item for item, found in zip(waiting, pipe.execute(), strict=True) if found}
             if taken:
                 with self.changed:
                     self.waiting -= taken

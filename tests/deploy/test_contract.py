@@ -223,3 +223,28 @@ def test_every_pod_runs_non_root_read_only_and_bounded(rendered: list[Manifest])
 def test_the_build_context_leaves_out_env_files() -> None:
     ignored = (DEPLOY.parent / ".dockerignore").read_text().splitlines()
     assert ignored[ignored.index("*")] == "*" and "**/.env" in ignored
+
+
+# ---- recovery (issue 19) -------------------------------------------------------------------------------
+
+
+def test_a_worker_is_restarted_and_its_probe_reads_the_stamp_it_writes(rendered: list[Manifest]) -> None:
+    """Kubernetes restarts the worker (restartPolicy, a liveness probe that fails once it has not
+    reached Redis), compose restarts it on exit and marks it unhealthy; both give the worker and
+    its probe the same stamp file, in a writable place."""
+    probe = ["autostack", "worker", "--alive"]
+    worker = container(rendered, "autostack-worker")
+    spec = pod_spec(one(rendered, "Deployment", "autostack-worker"))
+    assert spec.get("restartPolicy", "Always") == "Always"
+    assert worker["livenessProbe"]["exec"]["command"] == probe
+    assert worker["startupProbe"]["exec"]["command"] == probe
+    (stamp,) = [e["value"] for e in worker["env"] if e["name"] == "AUTOSTACK_LIVENESS_FILE"]
+    mounts = {mount["mountPath"] for mount in worker["volumeMounts"]}
+    assert str(Path(stamp).parent) in mounts, "the stamp must live on a writable volume"
+
+    services = compose()["services"]
+    for name in ("web", "worker", "redis"):
+        assert services[name].get("restart") in ("always", "unless-stopped"), name
+    assert services["worker"]["healthcheck"]["test"] == ["CMD", *probe]
+    assert Path(services["worker"]["environment"]["AUTOSTACK_LIVENESS_FILE"]).parent == Path("/tmp")
+    assert "/tmp" in services["worker"]["tmpfs"]

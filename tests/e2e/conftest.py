@@ -4,13 +4,25 @@ each in its own process, wired as a deployment wires them."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from service.launcher import LocalStack
+from tests.e2e.fault_tools import OwnRedis
 from workers import decisions
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A redis-server of the test's own, with AOF, that the test may kill and start again."""
+    server = OwnRedis(tmp_path / "redis").start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

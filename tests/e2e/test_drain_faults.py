@@ -6,8 +6,6 @@ drain too, in ``test_faults.py``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -79,15 +77,6 @@ def test_a_worker_killed_mid_drain_after_its_create_is_recovered_and_makes_no_se
         assert successes(stack, "create_stack") == 2, story(stack, *ids)  # the held create was not made again
     finally:
         stack.stop()
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    server = OwnRedis(tmp_path / "redis").start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_inbox_entries_and_their_drain_survive_a_redis_crash_and_restart_with_aof(own_redis: OwnRedis) -> None:

@@ -22,7 +22,6 @@ import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from _pytest.mark.structures import ParameterSet
@@ -184,15 +183,6 @@ def test_a_killed_worker_leaves_its_jobs_started_for_rq_to_find(kill_run: KillRu
 
 
 # -- 2. redis-server crashes and restarts with AOF while jobs are queued -------------------------
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    server = OwnRedis(tmp_path / "redis").start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_queued_jobs_survive_a_redis_crash_and_restart_with_aof(own_redis: OwnRedis) -> None:

@@ -8,6 +8,7 @@ to an optional :class:`CallObserver`.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -66,6 +67,7 @@ class FrameioClient:
         timeout: float = 10.0,
         observer: CallObserver | None = None,
         platform: Platform | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self._token = token
         self.platform = platform or Platform()
@@ -76,6 +78,7 @@ class FrameioClient:
             timeout=timeout,
             headers={"user-agent": "autostack/0.1", "accept": "application/json"},
             follow_redirects=False,
+            verify=verify,
         )
 
     def close(self) -> None:

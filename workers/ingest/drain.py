@@ -8,7 +8,8 @@ applied to the listing as they are made. Names come from the listing, so camera 
 names without versions are refused without a call. Each group is handed to the same
 :class:`~workers.stacking.stacker.Stacker` as a per-file job (the group lock, the guarded writes, the
 read-back after a move) once its coalescing window has closed, in the order :mod:`workers.ingest.batch`
-gives.
+gives: a lone upload into a quiet account at once (:mod:`workers.ingest.recent` remembers the
+account's arrivals across drain jobs).
 
 Anything the listing cannot settle goes to an ordinary per-file job, which has the whole
 machinery for it: a file whose upload is not finished, one already in a stack, one a retryable
@@ -32,7 +33,7 @@ from workers import runtime
 from workers.frameio.errors import NotFound, PermanentError, RateLimited, RetryableError, Throttled
 from workers.frameio.models import Asset, FileAsset, StackAsset
 from workers.frameio.retry import retry_delay
-from workers.ingest import batch
+from workers.ingest import batch, recent
 from workers.ingest.arrival import Arrival
 from workers.ingest.batch import Group, Pending
 from workers.ingest.inbox import Inbox
@@ -40,7 +41,7 @@ from workers.ingest.queue import LOCK_RETRY_S, Run, enqueue_drain, enqueue_file_
 from workers.ingest.record import count_outcome, record_outcome
 from workers.logs import bind
 from workers.naming.parser import Declined, Parsed, Rules, parse
-from workers.stacking.locks import LockBusy, LockLost
+from workers.stacking.locks import LockBusy, LockLost, renewing
 from workers.stacking.scope import FolderScope, Refusal
 from workers.stacking.stacker import NOT_A_FOLDER, Outcome, Stacker, is_stack, lagging
 from workers.stacking.writes import Write
@@ -48,11 +49,14 @@ from workers.stacking.writes import Write
 log = logging.getLogger("autostack.drain")
 
 RUN_BUDGET_S = 45.0  # then a fresh drain job takes over, behind other accounts' jobs
+#: While other jobs wait for a worker (other accounts' drains), a drain hands over after this long,
+#: and never sleeps on a coalescing window: one worker then serves every account in turn.
+FAIR_SLICE_S = 1.0
 SLICE_S = 1.0  # act this long, then look at the inbox again: new files change the priorities
 SNAPSHOT = 2000  # inbox arrivals looked at per step
 SHOWS_PER_STEP = 10  # files read one by one per step; the rest wait for the next step
 LOCK_KEY = "autostack:drain-lock:{account}"
-LOCK_TIMEOUT_S = 60.0
+LOCK_TIMEOUT_S = 6.0  # a lease, renewed every third of it while the drain lives (a dead one's lapses)
 LOCK_WAIT_S = 5.0
 #: Events that are sent only once a file's bytes are in (a listing read earlier may say otherwise).
 UPLOADED_EVENTS = ("file.upload.completed", "file.ready")
@@ -69,7 +73,8 @@ def drain_inbox(account_id: str) -> str:
         enqueue_drain(rt.queue(), account_id, rt.settings, LOCK_RETRY_S)  # another drain of it is running
         return "busy"
     try:
-        return Drain(rt, account_id, lock.reacquire).run()
+        with renewing(lock, LOCK_TIMEOUT_S / 3):
+            return Drain(rt, account_id, lock.reacquire).run()
     finally:
         with contextlib.suppress(LockError):
             lock.release()
@@ -157,7 +162,8 @@ class Drain:
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> str:
-        deadline = time.monotonic() + self.budget_s
+        started = time.monotonic()
+        deadline = started + self.budget_s
         while True:
             self._keep_alive()
             arrivals = self.inbox.snapshot(SNAPSHOT)
@@ -173,8 +179,14 @@ class Drain:
                 return self._again(0.0, "handed over")
             if wait > self.settings.autostack_max_inline_wait_s:
                 return self._again(wait, "waiting for the coalescing window")
+            if (wait > 0 or time.monotonic() - started >= FAIR_SLICE_S) and self._others_wait():
+                return self._again(wait, "handed over: other jobs wait for a worker")
             if wait > 0:
                 time.sleep(wait)  # the coalescing window of the next group closes this soon
+
+    def _others_wait(self) -> bool:
+        """Jobs (other accounts' drains among them) wait in the queue for a worker."""
+        return self.rt.queue().count > 0
 
     def _keep_alive(self) -> None:
         self.inbox.keep_flag()
@@ -209,12 +221,15 @@ class Drain:
             self._decided(item.pending, outcome)
         self.pulses = batch.pulses(groups, found.pending, self.pulses)
         now = self.memory.now()
+        around = recent.note(self.rt.redis(), self.account_id, arrivals, now, self.timing.window_s)
         until = time.monotonic() + SLICE_S
-        for group in batch.due(groups, now, self.timing, self.pulses):
+        for group in batch.due(groups, now, self.timing, self.pulses, around):
+            if batch.lone(group, around, self.timing.window_s):
+                log.info("drain of %s: %s is a lone upload, stacked without waiting", self.account_id, group.group_key)
             self._act(group)
             if time.monotonic() >= until:
                 return 0.0
-        next_at = batch.next_due(groups, now, self.timing, self.pulses)
+        next_at = batch.next_due(groups, now, self.timing, self.pulses, around)
         if found.deferred or next_at is None:
             return 0.0
         return max(0.0, next_at - self.memory.now())

@@ -36,8 +36,9 @@ UNDO_ACTION_JOB = "workers.action_jobs.undo_resource"
 ACTION_PREFIX = "action_"
 
 # RQ's own retries are for what a job does not handle itself: a worker that died mid-job (its
-# job is found abandoned) or an unexpected error. Frame.io failures are retried by the job.
-RETRY_INTERVALS_S = [10, 60, 300]
+# job is found abandoned) or an unexpected error. Frame.io failures are retried by the job. The
+# first comes soon: a killed worker's job runs again within seconds of being found abandoned.
+RETRY_INTERVALS_S = [1, 60, 300]
 FAILURE_TTL_S = 30 * 24 * 3600
 LOCK_RETRY_S = 2.0  # a group whose lock another job holds is tried again this soon
 DRAIN_PREFIX = "drain_"  # every drain job's id starts so (a file job's id starts with its event)

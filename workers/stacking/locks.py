@@ -1,16 +1,20 @@
 """A Redis lock per group (account, folder, group key) around the act step.
 
-The lock times out on its own (a worker that dies cannot block a group for long); the holder
-extends it before every write and stops, writing nothing, if it was lost.
+The lock is a short lease: it times out on its own (``timeout_s``, a few seconds), so a worker that
+dies blocks its group only that long, and :func:`renewing` extends it from a thread every third
+of that while the holder lives, however long a Frame.io call takes. The holder also extends it
+before every write and stops, writing nothing, if it was lost.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 
 import redis
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
 
 
 class LockLost(Exception):
@@ -29,8 +33,30 @@ def group_lock_name(account_id: str, folder_id: str, group_key: str) -> str:
     return f"{account_id}:{folder_id}:{group_key}"
 
 
+@contextmanager
+def renewing(lock: Lock, every_s: float) -> Iterator[None]:
+    """Extend ``lock`` every ``every_s`` from a thread while the block runs (the lease stays ours
+    while this process lives; a renewal that fails is left to the holder's next check)."""
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(every_s):
+            try:
+                lock.reacquire()
+            except (LockError, RedisError):
+                return  # lost or Redis away: the holder's own check (guard, keep-alive) says so
+
+    thread = threading.Thread(target=renew, name="autostack-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(every_s + 1)
+
+
 class GroupLocks:
-    def __init__(self, client: redis.Redis, *, timeout_s: float = 60.0, wait_s: float = 5.0) -> None:
+    def __init__(self, client: redis.Redis, *, timeout_s: float = 6.0, wait_s: float = 5.0) -> None:
         self.client = client
         self.timeout_s = timeout_s
         self.wait_s = wait_s
@@ -51,7 +77,8 @@ class GroupLocks:
                 raise LockLost(f"lost the lock on group {name}; not writing") from None
 
         try:
-            yield guard
+            with renewing(lock, self.timeout_s / 3):
+                yield guard
         finally:
             with suppress(LockError):  # expired meanwhile: nothing to release
                 lock.release()

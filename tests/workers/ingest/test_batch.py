@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from workers.frameio.models import Asset, FileAsset, StackAsset
 from workers.ingest.arrival import Arrival
-from workers.ingest.batch import Group, Pending, Pulse, Timing, classify, due, next_due, pulses
+from workers.ingest.batch import Group, Pending, Pulse, Timing, classify, due, lone, next_due, pulses
 from workers.naming.parser import DEFAULT_RULES, Rules
 from workers.naming.rules import rules_from_toml
 from workers.stacking.census import take_census
@@ -120,6 +120,55 @@ def test_a_group_with_a_stack_is_not_held_back_by_a_busy_folder() -> None:
     _, groups = classify([pending(late, 10.0)], {FOLDER: listing}, default_rules, True)
     folders = {FOLDER: Pulse(last_arrival=11.9, largest=6)}
     assert [group.group_key for group in due(groups, 12.0, WINDOW, folders)] == ["shot"]
+
+
+def lone_upload(at: float = 10.0, v1_created: str = "2025-12-31T09:00:00Z") -> list[Group]:
+    """v2 of a shot whose v1 lies loose in the folder (created at ``v1_created``), arrived at ``at``."""
+    v1 = FileAsset("f01", "shot_v1.mov", FOLDER, "uploaded", None, v1_created)
+    v2 = file("f02", "shot_v2.mov")
+    return classify([pending(v2, at)], {FOLDER: [v1, v2]}, default_rules, True)[1]
+
+
+def test_a_lone_upload_into_a_quiet_account_is_due_at_once() -> None:
+    groups = lone_upload()
+    recent = {"f02": 10.0, "f90": 7.9}  # the account's previous arrival came more than a window before
+    assert lone(groups[0], recent, WINDOW.window_s)
+    assert [group.group_key for group in due(groups, 10.0, WINDOW, {}, recent)] == ["shot"]
+    assert next_due(groups, 10.0, WINDOW, {}, recent) is None
+
+
+def test_an_upload_with_another_arrival_within_the_window_waits_for_it() -> None:
+    groups = lone_upload()
+    for neighbour in (8.5, 11.0):  # just before it, or just after it in another folder or group
+        recent = {"f02": 10.0, "f90": neighbour}
+        assert not lone(groups[0], recent, WINDOW.window_s)
+        assert due(groups, 10.0, WINDOW, {}, recent) == []
+        assert next_due(groups, 10.0, WINDOW, {}, recent) == 12.0
+
+
+def test_an_upload_created_close_to_another_file_in_its_folder_is_not_lone() -> None:
+    # A burst: v1 was created a second before v2 and is listed, though its webhook has not come.
+    (group,) = lone_upload(v1_created="2026-01-01T00:00:01Z")
+    assert group.apart_s == 1.0
+    assert not lone(group, {"f02": 10.0}, WINDOW.window_s)
+
+
+def test_an_upload_whose_creation_time_is_unknown_is_not_lone() -> None:
+    v2 = FileAsset("f02", "shot_v2.mov", FOLDER, "uploaded", None, "")
+    (group,) = classify([pending(v2, 10.0)], {FOLDER: [v2]}, default_rules, True)[1]
+    assert not lone(group, {"f02": 10.0}, WINDOW.window_s)
+
+
+def test_two_versions_of_a_group_in_the_inbox_are_never_lone() -> None:
+    v1, v2 = file("f01", "shot_v1.mov"), file("f02", "shot_v2.mov")
+    _, groups = classify([pending(v1, 1.0), pending(v2, 10.0)], {FOLDER: [v1, v2]}, default_rules, True)
+    assert not lone(groups[0], {"f01": 1.0, "f02": 10.0}, WINDOW.window_s)
+
+
+def test_without_knowing_the_recent_arrivals_an_upload_waits_the_window() -> None:
+    groups = lone_upload()
+    assert due(groups, 10.0, WINDOW, {}) == []
+    assert next_due(groups, 10.0, WINDOW, {}) == 12.0
 
 
 def test_each_folder_is_read_with_its_own_rules() -> None:

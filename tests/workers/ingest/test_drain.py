@@ -263,6 +263,22 @@ def test_a_drain_past_its_budget_hands_over_to_a_fresh_job_behind_other_accounts
     assert rt.redis().exists(FLAG_KEY.format(account=sandbox.account))  # the web tier queues no second drain
 
 
+def test_a_drain_does_not_sleep_on_a_window_while_another_accounts_drain_waits_for_a_worker(
+    sandbox: InProcessSandbox, redis_url: str, redis_client: redis.Redis
+) -> None:
+    folder = sandbox.folder("shared-worker")
+    rt = make_runtime(sandbox, redis_url, AUTOSTACK_COALESCE_WINDOW_S="1")
+    inbox = deliver(rt, sandbox, *[sandbox.upload(folder, f"turn_v{version}.mov") for version in (1, 2)])
+    queue = Queue(rt.settings.autostack_queue, connection=rt.redis())
+    enqueue_drain(queue, "another-account", rt.settings)
+
+    assert drain(rt, sandbox) == "again"  # the worker goes to the other account; this one comes back
+
+    assert [job.args[0] for job in map(queue.fetch_job, queue.get_job_ids()) if job] == ["another-account"]
+    assert queue.scheduled_job_registry.count == 1  # this account's drain, when its window closes
+    assert sandbox.stacks(folder) == [] and inbox.size() == 2
+
+
 def test_each_folder_is_decided_with_its_scope_and_the_decision_names_it(
     sandbox: InProcessSandbox, redis_url: str, redis_client: redis.Redis
 ) -> None:

@@ -7,10 +7,11 @@ import threading
 import pytest
 import redis
 
+from service.processes import wait_until
 from workers.frameio.models import Asset, FileAsset, StackAsset
 from workers.ingest.coalesce import lead_or_follow, take_followers
 from workers.stacking.journal import WRITE_KEY, WRITES_KEY, Journal
-from workers.stacking.locks import GroupLocks, LockBusy, LockLost
+from workers.stacking.locks import GroupLocks, LockBusy, LockLost, renewing
 from workers.stacking.memory import Memory
 from workers.stacking.writes import Write
 
@@ -163,3 +164,31 @@ def test_a_listing_begun_before_the_groups_window_closed_is_not_enough(redis_cli
     memory.store_listing("folder", ASSETS[:1], fetched_at=memory.now() - 5)
     fresh, shared = memory.shared_listing("folder", "g", memory.now() - 1, lambda: ASSETS)
     assert (fresh, shared) == (ASSETS, False)
+
+
+def test_a_held_group_lock_is_renewed_while_its_holder_lives_and_lapses_after(redis_client: redis.Redis) -> None:
+    """A short lease: renewed from a thread however long the holder's call takes; once the holder
+    is gone nothing renews it (a dead worker blocks its group only ``timeout_s``)."""
+    locks = GroupLocks(redis_client, timeout_s=1.5, wait_s=0.2)
+    key = "autostack:lock:acc:folder:renewed"
+    lowest = [int(1e9)]
+
+    def renewed() -> bool:  # the time left went down, then back up
+        left = int(redis_client.pttl(key))
+        lowest[0] = min(lowest[0], left)
+        return left > lowest[0] + 200
+
+    with locks.hold("acc:folder:renewed") as guard:
+        wait_until(renewed, 5, interval=0.05, what="a renewal")
+        lowest[0] = int(1e9)
+        wait_until(renewed, 5, interval=0.05, what="a second renewal")
+        guard()  # still ours
+    assert not redis_client.exists(key)  # released on the way out
+
+
+def test_renewing_stops_when_the_block_ends(redis_client: redis.Redis) -> None:
+    lock = redis_client.lock("autostack:lock:renew-stops", timeout=1.0, thread_local=False)
+    assert lock.acquire()
+    with renewing(lock, 0.2):
+        pass
+    wait_until(lambda: not redis_client.exists("autostack:lock:renew-stops"), 5, what="the lease to lapse")

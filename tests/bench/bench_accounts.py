@@ -1,0 +1,282 @@
+"""The multi-account benchmark (issue 20): several accounts' bursts at once, on 1, 4 and 8 workers.
+
+Run: ``python -m tests.bench.bench_accounts [--accounts 8] [--scale 0.2] [--workers 1,4,8]``;
+``make bench`` runs it with the other benchmarks.
+
+**The set-up** is the burst benchmark's (:mod:`tests.bench.bench_burst`: Frame.io's buckets with
+every window x ``WINDOW_SCALE``, ``LATENCY_S`` a call, the sweep off), with the sandbox seeded with
+``--accounts`` accounts (``POST /_sandbox/accounts``): each its own workspace, project, webhook and
+rate-limit buckets, all reached with autostack's one token (the API user belongs to every account,
+as a service account invited to several accounts does). Each account gets its own burst, the
+burst benchmark's workload at ``--scale`` (0.2: 50 groups x 4 versions + 40 decoys, 240 uploads)
+with a seed of its own; every account's uploads are shuffled together and sent through the burst
+benchmark's :class:`~tests.bench.bench_burst.DeliveryGate`.
+
+**Floors.** Each account's floor is the burst benchmark's (its own buckets bind it: 50 creates
+at 10 per 2 s); the accounts' buckets are independent, so all of them together can finish by the
+floor of the slowest account. **Landed**: when the last upload was done; uploads are held back
+while the service has not taken their webhooks, so on a small machine this time, not the
+buckets, can bind. **Completion** of an account: from the first upload sent to the last final
+decision of its files; of the run: to ``LocalStack.wait_idle``. **First stack**: from an
+account's first upload to its first ``stacked`` decision (a single worker must not make an
+account wait for another's whole burst).
+
+The report per run: the run's completion against the slowest floor, each account's completion
+and first stack, 429s, whether every account's folder is right; then one ``RESULT {json}`` line
+per run. Goals (issue 20): 8 workers finish within 1.15 x the slowest account's floor; with 1
+worker every account's first stack within ``FIRST_STACK_GOAL_S`` of its first upload; no 429s.
+Exit status 1 when a run's end state is wrong, 3 with ``--strict-goals`` when a goal is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from service.launcher import EVENTS, LocalStack
+from tests.bench.bench_burst import (
+    LATENCY_S,
+    SEED,
+    TRANSCODE_DELAY_S,
+    WINDOW_SCALE,
+    DeliveryGate,
+    Workload,
+    _calls,
+    floor_of,
+    lower_bound,
+    make_workload,
+    read_decisions,
+    verify,
+)
+
+FIRST_STACK_GOAL_S = 5.0
+RATIO_GOAL = 1.15
+
+
+@dataclass
+class Account:
+    account_id: str
+    folder_id: str
+    workload: Workload
+    floor_s: float
+    uploaded: dict[str, float] = field(default_factory=dict)  # file id -> wall time its upload completed
+
+
+@dataclass
+class Outcome:
+    workers: int
+    completion_s: float = 0.0
+    landed_s: float = 0.0  # the last upload done (its webhooks may still be on the way)
+    per_account: list[dict[str, Any]] = field(default_factory=list)
+    http_429: int = 0
+    calls: int = 0
+    problems: list[str] = field(default_factory=list)
+    load: tuple[float, float] = (0.0, 0.0)
+
+
+def run(args: argparse.Namespace, workers: int) -> Outcome:
+    outcome = Outcome(workers)
+    config = {"latency_s": LATENCY_S, "rate_window_scale": WINDOW_SCALE, "transcode_delay_s": TRANSCODE_DELAY_S}
+    env = {"AUTOSTACK_RATE_WINDOW_SCALE": repr(WINDOW_SCALE), "AUTOSTACK_SWEEP_INTERVAL_S": "0"}
+    load_before = os.getloadavg()[0]
+    stack = LocalStack.start(workers=workers, sandbox_config=config, env=env, accounts=args.accounts)
+    try:
+        accounts = _accounts(stack, args)
+        httpx.post(f"{stack.sandbox_url}/_sandbox/calls/reset", timeout=10).raise_for_status()
+        started_wall, started = time.time(), time.monotonic()
+        _upload(stack, accounts, args)
+        outcome.landed_s = time.monotonic() - started
+        uploads = sum(len(account.uploaded) for account in accounts)
+        stack.wait_idle(timeout=args.timeout, expected_deliveries=len(EVENTS) * uploads)
+        outcome.completion_s = time.monotonic() - started
+        _collect(stack, accounts, started_wall, outcome)
+    except TimeoutError as exc:
+        outcome.problems.append(f"did not finish: {exc}")
+    finally:
+        stack.stop()
+    outcome.load = (load_before, os.getloadavg()[0])
+    return outcome
+
+
+def _accounts(stack: LocalStack, args: argparse.Namespace) -> list[Account]:
+    found = []
+    for index, account in enumerate(stack.accounts()):
+        workload = make_workload(args.scale, args.seed + index)
+        folder_id = stack.create_folder("burst", account["root_folder_id"], account["account_id"])
+        found.append(Account(account["account_id"], folder_id, workload, floor_of(lower_bound(workload))[0]))
+    return found
+
+
+def _upload(stack: LocalStack, accounts: Sequence[Account], args: argparse.Namespace) -> None:
+    """Every account's uploads, shuffled together, from a thread pool behind the delivery gate."""
+    items = [(account, upload.name) for account in accounts for upload in account.workload.uploads]
+    random.Random(args.seed).shuffle(items)
+    limits = httpx.Limits(max_connections=args.upload_threads, max_keepalive_connections=args.upload_threads)
+    gate = DeliveryGate(stack, args.inflight, inbox=True)
+    try:
+        with httpx.Client(base_url=stack.sandbox_url, timeout=60, limits=limits) as client:
+
+            def send(item: tuple[Account, str]) -> None:
+                account, name = item
+                gate.acquire()
+                response = client.post("/_sandbox/upload", json={"folder_id": account.folder_id, "name": name})
+                response.raise_for_status()
+                file_id = str(response.json()["data"]["id"])
+                account.uploaded[file_id] = time.time()
+                gate.sent(file_id, account.account_id)
+
+            with ThreadPoolExecutor(args.upload_threads) as pool:
+                list(pool.map(send, items))
+    finally:
+        gate.close()
+    for account in accounts:
+        stack.uploaded.extend(account.uploaded)
+
+
+def _collect(stack: LocalStack, accounts: Sequence[Account], started_wall: float, outcome: Outcome) -> None:
+    calls = _calls(stack)
+    outcome.calls = sum(calls.values())
+    outcome.http_429 = sum(count for (_, status), count in calls.items() if status == "429")
+    client = stack.redis()
+    try:
+        decisions = read_decisions(client)
+    finally:
+        client.close()
+    for account in accounts:
+        mine = [d for d in decisions if d.account_id == account.account_id and d.outcome != "waiting"]
+        first_upload = min(account.uploaded.values())
+        stacked = [d.at for d in mine if d.outcome == "stacked"]
+        problems, done = verify(stack.tree(account.folder_id), account.uploaded, account.workload)
+        outcome.problems += [f"account {account.account_id[:8]}: {problem}" for problem in problems]
+        outcome.per_account.append(
+            {
+                "account": account.account_id[:8],
+                "floor_s": round(account.floor_s, 2),
+                "completion_s": round(max((d.at for d in mine), default=started_wall) - started_wall, 2),
+                "first_upload_s": round(first_upload - started_wall, 2),
+                "first_stack_s": round(min(stacked) - first_upload, 2) if stacked else None,
+                "groups_done": done,
+                "groups": account.workload.groups,
+            }
+        )
+
+
+def report(outcome: Outcome) -> dict[str, Any]:
+    slowest = max(item["floor_s"] for item in outcome.per_account) if outcome.per_account else 0.0
+    firsts = [item["first_stack_s"] for item in outcome.per_account]
+    known = [value for value in firsts if value is not None]
+    record = {
+        "bench": "accounts",
+        "workers": outcome.workers,
+        "accounts": len(outcome.per_account),
+        "ok": not outcome.problems,
+        "completion_s": round(outcome.completion_s, 2),
+        "landed_s": round(outcome.landed_s, 2),
+        "floor_s": slowest,
+        "ratio": round(outcome.completion_s / slowest, 3) if slowest else None,
+        "first_stack_max_s": max(known) if len(known) == len(firsts) and known else None,
+        "http_429": outcome.http_429,
+        "calls_total": outcome.calls,
+        "load_1m": [round(value, 2) for value in outcome.load],
+        "per_account": outcome.per_account,
+    }
+    _say(
+        f"  {outcome.workers} worker(s): {'ok' if record['ok'] else 'WRONG'}, "
+        f"completion {record['completion_s']:.1f} s "
+        f"vs slowest floor {slowest:.1f} s (ratio {record['ratio']}), 429s {outcome.http_429}, "
+        f"calls {outcome.calls}, uploads landed in {outcome.landed_s:.1f} s, "
+        f"load {outcome.load[0]:.1f} -> {outcome.load[1]:.1f}"
+    )
+    for item in outcome.per_account:
+        _say(
+            f"    account {item['account']}: done {item['completion_s']:6.1f} s (floor {item['floor_s']:.1f} s), "
+            f"first upload at {item['first_upload_s']:.1f} s, first stack {item['first_stack_s']} s after it, "
+            f"{item['groups_done']}/{item['groups']} groups right"
+        )
+    for problem in outcome.problems[:10]:
+        _say(f"    problem: {problem}")
+    return record
+
+
+def goals(records: Sequence[dict[str, Any]]) -> list[tuple[str, bool | None, str]]:
+    by_workers = {record["workers"]: record for record in records}
+    eight, one = by_workers.get(8), by_workers.get(1)
+    verdicts: list[tuple[str, bool | None, str]] = [
+        (
+            f"8 workers: every account within {RATIO_GOAL} x the slowest floor",
+            None if eight is None else eight["ratio"] is not None and eight["ratio"] <= RATIO_GOAL,
+            "no 8-worker run" if eight is None else f"ratio {eight['ratio']}",
+        ),
+        (
+            f"1 worker: each account's first stack within {FIRST_STACK_GOAL_S:g} s of its first upload",
+            None
+            if one is None
+            else one["first_stack_max_s"] is not None and one["first_stack_max_s"] <= FIRST_STACK_GOAL_S,
+            "no 1-worker run" if one is None else f"slowest first stack {one['first_stack_max_s']} s",
+        ),
+        ("no 429s", all(record["http_429"] == 0 for record in records), f"{[r['http_429'] for r in records]}"),
+    ]
+    return verdicts
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=8)
+    parser.add_argument("--scale", type=float, default=0.2, help="each account's burst, as the burst bench's --scale")
+    parser.add_argument("--workers", default="1,4,8", help="worker counts, one run each (default 1,4,8)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds a run may take")
+    parser.add_argument("--upload-threads", type=int, default=16)
+    parser.add_argument("--inflight", type=int, default=40, help="uploads whose webhook the service has not taken")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--strict-goals", action="store_true", help="exit 3 when a goal is missed")
+    args = parser.parse_args(argv)
+    try:
+        args.workers = [int(part) for part in args.workers.split(",") if part.strip()]
+    except ValueError:
+        parser.error("--workers takes a comma list of counts")
+    if args.accounts < 1 or not 0 < args.scale <= 1 or not args.workers or min(args.workers) < 1:
+        parser.error("--accounts and worker counts must be at least 1, --scale in (0, 1]")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    _say(
+        f"accounts bench: {args.accounts} accounts, each a burst at scale {args.scale:g}, shuffled together; "
+        f"windows x {WINDOW_SCALE:.4f}, latency {LATENCY_S * 1000:.0f} ms; workers {args.workers}"
+    )
+    records = []
+    for workers in args.workers:
+        _say(f"\nrun: {workers} worker(s)")
+        record = report(run(args, workers))
+        records.append(record)
+        _say("RESULT " + json.dumps(record))
+    verdicts = goals(records)
+    _say("\ngoals")
+    for goal, met, evidence in verdicts:
+        _say(f"  {'n/a ' if met is None else ('MET ' if met else 'MISS')} {goal}: {evidence}")
+    ratios = [record["ratio"] for record in records if record["ratio"] is not None]
+    if ratios:
+        _say(f"  ratios by run: {ratios} (median {statistics.median(ratios):.3f})")
+    if any(not record["ok"] for record in records):
+        return 1
+    return 3 if args.strict_goals and any(met is False for _, met, _ in verdicts) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
