@@ -1,7 +1,7 @@
 """RQ entry point for one file. Arguments are small JSON-able ids; the job rebuilds its inputs from Frame.io.
 
 A permanent failure (the file was deleted, a 403) ends as a recorded decision, not a retry; a
-retryable one (429, 5xx, a timeout) hands the job back to RQ's scheduler for the delay the retry
+retryable one (429, 5xx, a timeout) hands the job back to RQ's scheduled registry for the delay the retry
 policy gives; a file whose upload has not finished is looked at again later the same way, without
 holding a worker. Jobs are queued by :mod:`workers.ingest.queue`.
 """
@@ -44,7 +44,7 @@ def handle_file_event(
     """Stack one file if its name says it is a version; record the decision either way.
 
     A retryable Frame.io failure (429, 5xx, no answer, our own limiter's long wait) hands the
-    job back to RQ's scheduler for the delay the retry policy gives, so no worker sleeps on it;
+    job back to RQ's scheduled registry for the delay the retry policy gives, so no worker sleeps on it;
     the next run re-reads everything before it writes, so a write is never replayed blindly."""
     rt = runtime.current()
     run = Run(account_id, file_id, event_type, waits, failures, not_before)

@@ -96,7 +96,7 @@ class Run:
     not_before: float = 0.0  # Redis time: shared folder listings older than this are not used
 
     def again(self, queue: Queue, settings: Settings, delay: float, **changes: Any) -> None:
-        """Hand the job back to RQ's scheduler to run in ``delay`` seconds."""
+        """Hand the job back to RQ's scheduled registry (moved when due, see .due) to run in ``delay`` seconds."""
         later = replace(self, **changes)
         suffix = f"w{later.waits}r{later.failures}_{random.getrandbits(32):08x}"
         queue.enqueue_in(
@@ -113,7 +113,7 @@ class Run:
 
 
 def enqueue_drain(queue: Queue, account_id: str, settings: Settings, delay_s: float = 0.0) -> str:
-    """Queue the account's drain job (now, or in ``delay_s`` via RQ's scheduler)."""
+    """Queue the account's drain job (now, or in ``delay_s`` via RQ's scheduled registry)."""
     job_id = f"{DRAIN_PREFIX}{_UNSAFE.sub('_', account_id)[:60]}_{random.getrandbits(48):012x}"
     options = {
         "job_id": job_id,

@@ -1,7 +1,7 @@
 """The reconciliation sweep: stack what missed webhooks would have stacked.
 
 Frame.io gives up on a delivery after five attempts, and a delivery can be lost before it is
-answered. Every job notes the folder it looked at; a periodic job (RQ's scheduler, one per
+answered. Every job notes the folder it looked at; a periodic job (scheduled in RQ's registry, one per
 interval across all workers) lists each folder seen recently and queues one ordinary stacking job
 for every group that still has work: two loose versions, or a loose version beside its stack.
 """
