@@ -2,7 +2,7 @@
 
 Before a call, :class:`LimitedCalls` takes one call from the shared limiter. A short wait is
 slept inline; a long one raises :class:`Throttled`, so the RQ job hands itself back to RQ's
-scheduler instead of holding a worker. After a call it feeds Frame.io's ``x-ratelimit-*``
+scheduled registry instead of holding a worker. After a call it feeds Frame.io's ``x-ratelimit-*``
 headers to the limiter, and a 429 blocks the endpoint for every worker.
 
 It also counts, in plain dicts for the metrics: calls by (endpoint, status) (status None when no
