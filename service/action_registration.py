@@ -25,9 +25,7 @@ def add_actions_register_arguments(parser: argparse.ArgumentParser) -> None:
 def register_actions_main(
     args: argparse.Namespace, settings: Settings, out: TextIO, rt: runtime.Runtime | None = None
 ) -> int:
-    account_id = args.account or settings.frameio_account_id
-    if not account_id:
-        raise ConfigError("set --account or FRAMEIO_ACCOUNT_ID")
+    account_id = settings.account_for(args.account)
     if not args.url.startswith(("https://", "http://")):
         raise ConfigError("--url must be an http(s) URL ending in /actions/frameio")
     settings.require_frameio_credentials()

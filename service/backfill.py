@@ -12,7 +12,7 @@ from service.progress import Steps
 from service.tables import table_lines
 from service.worker import rules_for
 from workers import runtime
-from workers.settings import ConfigError, Settings
+from workers.settings import Settings
 from workers.stacking.pauses import Pauses
 from workers.stacking.scope import FolderScope
 from workers.stacking.stacker import Outcome, Stacker
@@ -28,9 +28,7 @@ def add_backfill_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def backfill_main(args: argparse.Namespace, settings: Settings, out: TextIO, rt: runtime.Runtime | None = None) -> int:
-    account_id = args.account or settings.frameio_account_id
-    if not account_id:
-        raise ConfigError("set --account or FRAMEIO_ACCOUNT_ID")
+    account_id = settings.account_for(args.account)
     settings.require_frameio_credentials()
     rt = rt or runtime.Runtime(settings, rules_for(settings), foreground=True)
     client, policy, naming = rt.frameio(), rt.policy(), rt.folder_rules()

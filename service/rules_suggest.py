@@ -18,7 +18,7 @@ from workers.frameio.errors import FrameioError
 from workers.frameio.models import FileAsset
 from workers.naming.scopes import GLOBAL
 from workers.naming.suggest import Named, Reading, Report, suggest
-from workers.settings import ConfigError, Settings
+from workers.settings import Settings
 from workers.tools.backfill import walk
 
 
@@ -31,9 +31,7 @@ def add_suggest_arguments(parser: argparse.ArgumentParser) -> None:
 def suggest_main(
     args: argparse.Namespace, settings: Settings, out: TextIO, err: TextIO, rt: runtime.Runtime | None = None
 ) -> int:
-    account_id = args.account or settings.frameio_account_id
-    if not account_id:
-        raise ConfigError("set --account or FRAMEIO_ACCOUNT_ID")
+    account_id = settings.account_for(args.account)
     settings.require_frameio_credentials()
     rt = rt or runtime.Runtime(settings, rules_for(settings), foreground=True)
     client = rt.frameio()

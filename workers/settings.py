@@ -229,6 +229,13 @@ class Settings(BaseSettings):
     def require_frameio_credentials(self) -> None:
         self.auth_mode()
 
+    def account_for(self, given: str | None) -> str:
+        """The account a command acts on: ``--account`` when given, else FRAMEIO_ACCOUNT_ID."""
+        account_id = given or self.frameio_account_id
+        if not account_id:
+            raise ConfigError("set --account or FRAMEIO_ACCOUNT_ID")
+        return account_id
+
 
 def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
     """Build the settings from ``environ`` (the process environment, passed in) plus overrides.
