@@ -8,7 +8,8 @@
   last arrival (the coalescing window) and after autostack's last write to the group.
 - **The order of each stack autostack created** (bottom to top, as the create took its files) and
   **which end of a stack's children listing is the head**, once learned: where Frame.io names no
-  head, the one tells the other (:mod:`workers.stacking.order`).
+  head, the one tells the other (:mod:`workers.stacking.order`); and **which end of a stack a
+  moved file lands at**, once a read-back showed it: then a move's reorders need no read first.
 - **Autostack's own writes** (:attr:`Memory.journal`, :mod:`workers.stacking.journal`) and the
   files a person took out of a stack (:attr:`Memory.holds`, :mod:`workers.stacking.holds`),
   each in its own module that owns its keys.
@@ -31,7 +32,7 @@ from redis.exceptions import LockError
 from workers.frameio.models import Asset, FileAsset, FolderAsset, StackAsset
 from workers.stacking.holds import Holds, NoHolds
 from workers.stacking.journal import Journal, NoJournal
-from workers.stacking.order import Orientation
+from workers.stacking.order import Landing, Orientation
 from workers.stacking.writes import Write
 
 STACK_KEY = "autostack:stack:{stack_id}"
@@ -50,7 +51,9 @@ STACK_TTL_S = 30 * 24 * 3600
 GROUP_WRITE_TTL_S = 24 * 3600
 CREATED_KEY = "autostack:stack-created:{stack_id}"
 CHILDREN_ORDER_KEY = "autostack:learned:children-order"
+MOVE_LANDS_KEY = "autostack:learned:move-lands"
 ORIENTATIONS: dict[str, Orientation] = {"top_first": "top_first", "bottom_first": "bottom_first"}
+LANDINGS: dict[str, Landing] = {"bottom": "bottom", "top": "top"}
 
 
 class Memory:
@@ -92,6 +95,14 @@ class Memory:
 
     def learned_children_order(self, orientation: Orientation) -> None:
         self.client.set(CHILDREN_ORDER_KEY, orientation, ex=STACK_TTL_S)
+
+    def move_lands(self) -> Landing | None:
+        """Which end of a stack a moved file lands at, if a worker learned it from a read-back."""
+        raw = self.client.get(MOVE_LANDS_KEY)
+        return LANDINGS.get(raw.decode()) if isinstance(raw, bytes) else None
+
+    def learned_move_lands(self, landing: Landing) -> None:
+        self.client.set(MOVE_LANDS_KEY, landing, ex=STACK_TTL_S)
 
     def forget_stack(self, stack_id: str) -> None:
         """The stack is gone or emptied: a file moved under its id again is not known stacked."""
@@ -223,6 +234,12 @@ class NoMemory:
         return None
 
     def learned_children_order(self, orientation: Orientation) -> None:
+        return None
+
+    def move_lands(self) -> Landing | None:
+        return None
+
+    def learned_move_lands(self, landing: Landing) -> None:
         return None
 
     def mark_unsettled(self, stack_id: str, file_id: str) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Literal, Protocol, TypeVar
 
 Orientation = Literal["top_first", "bottom_first"]
+Landing = Literal["bottom", "top"]
 
 
 class HasId(Protocol):
@@ -51,6 +52,27 @@ def learn_from_order(listed: Sequence[HasId], known: Sequence[str]) -> Orientati
 def bottom_to_top(listed: Sequence[Listed], orientation: Orientation | None) -> list[Listed]:
     """A children listing bottom first; ``orientation`` None assumes top first."""
     return list(listed) if orientation == "bottom_first" else list(reversed(listed))
+
+
+def after_moves(before: Sequence[str], moved: Sequence[str], lands: Landing) -> list[str]:
+    """A stack's order (bottom to top) once ``moved`` went into it one after another, each landing
+    at the ``lands`` end."""
+    after = list(before)
+    for file_id in moved:
+        after = [file_id, *after] if lands == "bottom" else [*after, file_id]
+    return after
+
+
+def learn_landing(before: Sequence[str], moved: str, actual: Sequence[str]) -> Landing | None:
+    """Where a file moved into a stack landed, when a read-back shows it at one end of the order
+    the stack had before (None: the stack was empty, or changed meanwhile)."""
+    if not before:
+        return None
+    if list(actual) == [moved, *before]:
+        return "bottom"
+    if list(actual) == [*before, moved]:
+        return "top"
+    return None
 
 
 def reorders(actual: list[str], desired: list[str]) -> list[tuple[str, dict[str, str]]]:

@@ -85,6 +85,18 @@ def to_version(file: FileAsset, parsed: Parsed) -> Version:
     )
 
 
+@dataclass(frozen=True)
+class Moves:
+    """The files moved into one stack by a run, in order, and the stack's order before them
+    (None: unknown, as for a stack the run created)."""
+
+    before: tuple[str, ...] | None
+    moved: tuple[str, ...] = ()
+
+    def plus(self, file_id: str) -> Moves:
+        return replace(self, moved=(*self.moved, file_id))
+
+
 Coalescer = Callable[[str], bool]
 MAX_STEPS = 40
 #: How Frame.io may answer a folder call made with a version stack's id (undocumented: 404, 400 or 422).
@@ -162,6 +174,7 @@ class Stacker:
         self.scope = scope
         self.not_before = 0.0
         self.orientation: order.Orientation | None = self.platform.children_order  # learned once if unknown
+        self.landing: order.Landing | None = self.platform.move_lands  # likewise
         self.created: dict[str, tuple[str, ...]] = {}  # stacks this stacker created, bottom to top
 
     def run(
@@ -363,7 +376,7 @@ class Stacker:
         steps: list[CreateStack | AddToStack] = []
         writes: list[Write] = []
         touched: dict[str, str | None] = {}  # stack id -> head id when known
-        moved_into: set[str] = set()  # stacks a file was moved into (where it lands is undocumented)
+        moves: dict[str, Moves] = {}  # stacks files were moved into (where they land is undocumented)
         last: Plan = Nothing("no step", "nothing")
         for _ in range(MAX_STEPS):
             last = plan(target, parent_id, view, self.policy)
@@ -375,19 +388,20 @@ class Stacker:
                 self.created[stack_id] = last.file_ids
             if not self.dry_run:
                 writes.append(self._remember(account_id, last, stack_id, view.folder_id, scene.group))
+            if isinstance(last, AddToStack):
+                known = moves.get(stack_id, Moves(None if stack_id in touched else _order_of(view, stack_id)))
+                moves[stack_id] = known.plus(last.file_id)
             view = apply(view, last, stack_id)
             touched.setdefault(stack_id, head_id)
-            if isinstance(last, AddToStack):
-                moved_into.add(stack_id)
             parent_id = stack_id if target.file_id in _moved(last) else parent_id
             steps.append(last)
         for stack_id, head_id in touched.items():
             desired = _order_of(view, stack_id)
             # A create takes its files bottom to top (documented), and its answer names the head:
             # a stack only created, whose head is the planned top, needs no read-back.
-            if not self.dry_run and (stack_id in moved_into or head_id != desired[-1]):
+            if not self.dry_run and (stack_id in moves or head_id != desired[-1]):
                 guard()
-                self._settle(account_id, stack_id, desired, head_id, view.folder_id)
+                self._settle(account_id, stack_id, desired, head_id, view.folder_id, moves.get(stack_id))
         return replace(_summary(steps, last, parent_id, self.dry_run), writes=tuple(writes))
 
     def _remember(
@@ -425,11 +439,26 @@ class Stacker:
         return step.stack_id, None
 
     def _settle(
-        self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None, folder_id: str
+        self,
+        account_id: str,
+        stack_id: str,
+        desired: tuple[str, ...],
+        head_id: str | None,
+        folder_id: str,
+        moves: Moves | None = None,
     ) -> None:
-        """Read the stack back and reorder until it matches ``desired`` (bottom to top)."""
+        """Read the stack back and reorder until it matches ``desired`` (bottom to top). Where
+        Frame.io lands a moved file is known and the stack's order before the moves too, the
+        reorders are made at once, without the read-back before them: the read after them checks."""
+        predicted = self._predicted(moves)
+        if predicted is not None and (calls := order.reorders(predicted, list(desired))):
+            for file_id, body in calls:
+                self.client.reorder(account_id, stack_id, file_id, body)
+            self.memory.settled(stack_id, self._verify(account_id, stack_id, desired, head_id))
+            return
         listed = self._bottom_to_top(self._stack_children(account_id, stack_id), stack_id, head_id)
         actual = [file.id for file in listed]
+        self._learn_landing(moves, actual)
         missing = set(desired) - set(actual)
         if missing:
             # Frame.io accepted the write but the read-back lacks a file: try the job again later
@@ -448,13 +477,32 @@ class Stacker:
             self._verify(account_id, stack_id, desired, head_id)
         self.memory.settled(stack_id, actual)
 
-    def _verify(self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None) -> None:
+    def _predicted(self, moves: Moves | None) -> list[str] | None:
+        """The stack's order after the moves, when where a moved file lands is known (None: read it)."""
+        if moves is None or moves.before is None:
+            return None
+        if self.landing is None:
+            self.landing = self.memory.move_lands()
+        return None if self.landing is None else order.after_moves(moves.before, moves.moved, self.landing)
+
+    def _learn_landing(self, moves: Moves | None, actual: list[str]) -> None:
+        """A read-back after one move into a stack whose order was known shows where it landed."""
+        if moves is None or moves.before is None or len(moves.moved) != 1:
+            return
+        learned = order.learn_landing(moves.before, moves.moved[0], actual)
+        if learned is not None and learned != self.landing:
+            self.landing = learned
+            self.memory.learned_move_lands(learned)
+
+    def _verify(self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None) -> tuple[str, ...]:
         """After reordering, read the stack once more: it is settled only once an order read back
-        is the desired one. Reads may lag writes, and reorders planned from a lagging read-back can
-        miss: then the stack stays unsettled and the job comes back to order it again."""
+        is the desired one. Reads may lag writes, and reorders planned from a lagging read-back
+        (or from where moved files were expected to land) can miss: then the stack stays
+        unsettled and the job comes back to order it again."""
         listed = self._bottom_to_top(self._stack_children(account_id, stack_id), stack_id, head_id)
         if [file.id for file in listed] != list(desired):
             raise StaleRead("list_stack_children", None, "the new order of the stack is not visible yet")
+        return desired
 
 
 def _action(step: CreateStack | AddToStack) -> str:

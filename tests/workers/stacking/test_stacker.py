@@ -10,10 +10,11 @@ import pytest
 import redis
 
 from tests.workers.conftest import InProcessSandbox
+from workers.frameio.errors import StaleRead
 from workers.naming.parser import DEFAULT_RULES
 from workers.stacking.locks import Guard, LockLost
 from workers.stacking.memory import Memory
-from workers.stacking.order import reorders
+from workers.stacking.order import after_moves, learn_landing, reorders
 from workers.stacking.planner import Policy
 from workers.stacking.stacker import Stacker
 
@@ -46,6 +47,74 @@ def test_no_reorder_when_frameio_already_put_the_file_in_place(sandbox: InProces
     stacker(sandbox).run(sandbox.account, first)
     stacker(sandbox).run(sandbox.account, sandbox.upload(folder, "a_v3.mov"))
     assert sandbox.calls("reorder_stack") == 0
+
+
+@pytest.mark.parametrize("move_lands", ["bottom", "top"])
+def test_once_a_read_back_showed_where_moves_land_the_next_add_is_not_read_back_before_its_reorder(
+    sandbox: InProcessSandbox, redis_client: redis.Redis, move_lands: str
+) -> None:
+    sandbox.configure(move_lands=move_lands)
+    memory = Memory(redis_client)
+    folder = sandbox.folder("f")
+    first = sandbox.upload(folder, "a_v1.mov")
+    sandbox.upload(folder, "a_v3.mov")
+    stacker(sandbox, memory=memory).run(sandbox.account, first)
+    stacker(sandbox, memory=memory).run(sandbox.account, sandbox.upload(folder, "a_v4.mov"))
+    assert memory.move_lands() == move_lands  # learned from the read-back after that move
+    reads = sandbox.calls("list_stack_children")
+    outcome = stacker(sandbox, memory=memory).run(sandbox.account, sandbox.upload(folder, "a_v2.mov"))
+    assert outcome.status == "added"
+    # the plan's read of the stack and the read that checks its new order: no read-back between
+    assert sandbox.calls("list_stack_children") - reads == 2
+    sandbox.configure(children_order="top_first")
+    assert sandbox.stacks(folder) == [["a_v4.mov", "a_v3.mov", "a_v2.mov", "a_v1.mov"]]
+
+
+@pytest.mark.parametrize(("learned", "actual"), [("top", "bottom"), ("bottom", "top")])
+@pytest.mark.parametrize("late", ["a_v0.mov", "a_v2.mov", "a_v5.mov"])
+def test_a_wrong_landing_remembered_still_ends_in_version_order(
+    sandbox: InProcessSandbox, redis_client: redis.Redis, learned: str, actual: str, late: str
+) -> None:
+    sandbox.configure(move_lands=actual)
+    folder = sandbox.folder("f")
+    ids = [sandbox.upload(folder, name) for name in ("a_v1.mov", "a_v3.mov")]
+    stacker(sandbox).run(sandbox.account, ids[0])
+    memory = Memory(redis_client)
+    memory.learned_move_lands(learned)  # type: ignore[arg-type]
+    late_id = sandbox.upload(folder, late)
+    # v2 with "top" remembered: the reorders made for [v1, v3, v2] leave [v2, v3, v1] when it
+    # landed at the bottom; the read after them sees it, and the run again (a job's retry) fixes it.
+    for _ in range(3):
+        try:
+            stacker(sandbox, memory=memory).run(sandbox.account, late_id)
+            break
+        except StaleRead:
+            continue
+    sandbox.configure(children_order="top_first")
+    names = ["a_v0.mov", "a_v1.mov", "a_v2.mov", "a_v3.mov", "a_v4.mov", "a_v5.mov"]
+    wanted = [name for name in names if name in {"a_v1.mov", "a_v3.mov", late}]
+    assert sandbox.stacks(folder) == [list(reversed(wanted))]
+
+
+def test_moved_files_are_expected_at_the_end_frameio_lands_them() -> None:
+    assert after_moves(["a", "b"], ["x", "y"], "bottom") == ["y", "x", "a", "b"]
+    assert after_moves(["a", "b"], ["x", "y"], "top") == ["a", "b", "x", "y"]
+
+
+@pytest.mark.parametrize(
+    ("before", "actual", "learned"),
+    [
+        (["a", "b"], ["x", "a", "b"], "bottom"),
+        (["a", "b"], ["a", "b", "x"], "top"),
+        (["a", "b"], ["a", "x", "b"], None),  # in the middle: someone else changed the stack
+        (["a", "b"], ["x", "b", "a"], None),  # the rest changed too
+        ([], ["x"], None),  # an empty stack shows neither end
+    ],
+)
+def test_a_read_back_after_one_move_shows_where_it_landed(
+    before: list[str], actual: list[str], learned: str | None
+) -> None:
+    assert learn_landing(before, "x", actual) == learned
 
 
 def test_a_dry_run_plans_and_writes_nothing(sandbox: InProcessSandbox) -> None:
