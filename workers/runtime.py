@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import httpx
@@ -109,6 +110,12 @@ class Runtime:
         self._limited = self._limited_calls()
         self._calls = CallCounter(self._limited)
         return self._calls
+
+    def patience(self, seconds: float) -> AbstractContextManager[None]:
+        """Within the block, a Frame.io call waits at most ``seconds`` inline for the shared
+        limiter (then :class:`~workers.frameio.errors.Throttled`); without a limiter, nothing."""
+        self.frameio()
+        return nullcontext() if self._limited is None else self._limited.patience(seconds)
 
     def take_call_metrics(self) -> dict[str, float]:
         """This process's Frame.io call counts and limiter waits since they were last taken (and resets them)."""

@@ -16,7 +16,8 @@ import email.utils
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 import httpx
@@ -64,6 +65,17 @@ class LimitedCalls:
         self.calls: dict[tuple[str, int | None], int] = {}
         self.waited_s: dict[str, float] = {}
         self.throttled: dict[str, int] = {}
+
+    @contextmanager
+    def patience(self, seconds: float) -> Iterator[None]:
+        """Within the block, sleep at most ``seconds`` inline (fewer than configured, never more)
+        before a call; a longer wait raises :class:`Throttled` at once."""
+        configured = self._max_inline_wait_s
+        self._max_inline_wait_s = min(configured, seconds)
+        try:
+            yield
+        finally:
+            self._max_inline_wait_s = configured
 
     def before(self, account_id: str, endpoint: str) -> None:
         """Return once a call is granted, after sleeping at most ``max_inline_wait_s`` in all;

@@ -33,7 +33,7 @@ from workers import runtime
 from workers.frameio.errors import NotFound, PermanentError, RateLimited, RetryableError, Throttled
 from workers.frameio.models import Asset, FileAsset, StackAsset
 from workers.frameio.retry import retry_delay
-from workers.ingest import batch, recent
+from workers.ingest import batch, kept, recent
 from workers.ingest.arrival import Arrival
 from workers.ingest.batch import Group, Pending
 from workers.ingest.inbox import Inbox
@@ -50,8 +50,9 @@ log = logging.getLogger("autostack.drain")
 
 RUN_BUDGET_S = 45.0  # then a fresh drain job takes over, behind other accounts' jobs
 #: While other jobs wait for a worker (other accounts' drains), a drain hands over after this long,
-#: and never sleeps on a coalescing window: one worker then serves every account in turn.
-FAIR_SLICE_S = 1.0
+#: and sleeps neither on a coalescing window nor on the limiter: one worker then serves every account
+#: in turn, each soon (a hand-over costs a job, not a listing: :mod:`workers.ingest.kept`).
+FAIR_SLICE_S = 0.25
 SLICE_S = 1.0  # act this long, then look at the inbox again: new files change the priorities
 SNAPSHOT = 2000  # inbox arrivals looked at per step
 SHOWS_PER_STEP = 10  # files read one by one per step; the rest wait for the next step
@@ -88,7 +89,14 @@ class Listing:
     assets: dict[str, Asset]
     read_at: float  # Redis time the last read of it began
     refusal: Refusal | None = None  # outside the configured folders, or paused
-    written: list[Write] = field(default_factory=list)  # this drain's writes here, oldest first
+    written: list[Write] = field(default_factory=list)  # the drains' writes here, oldest first
+    listed_at: float = 0.0  # Redis time the last whole read of it began (0: read_at)
+
+    def __post_init__(self) -> None:
+        self.listed_at = self.listed_at or self.read_at
+
+    def to_kept(self) -> kept.Kept:
+        return kept.Kept(self.folder_id, tuple(self.assets.values()), self.read_at, self.listed_at, tuple(self.written))
 
     def find(self, file_id: str) -> FileAsset | None:
         asset = self.assets.get(file_id)
@@ -164,15 +172,20 @@ class Drain:
     def run(self) -> str:
         started = time.monotonic()
         deadline = started + self.budget_s
+        self._restore()
         while True:
             self._keep_alive()
             arrivals = self.inbox.snapshot(SNAPSHOT)
             if not arrivals:
                 if self.inbox.close_if_empty():
+                    self._leave()
                     return "drained"
                 continue
+            crowded = self._others_wait()
+            patience = 0.0 if crowded else self.settings.autostack_max_inline_wait_s
             try:
-                wait = self.step(arrivals)
+                with self.rt.patience(patience):
+                    wait = self.step(arrivals, FAIR_SLICE_S if crowded else SLICE_S)
             except RateLimited as exc:  # Frame.io's 429, or the shared limiter asks for a long wait
                 return self._again(self._delay(exc), str(exc))
             if time.monotonic() >= deadline:
@@ -200,14 +213,37 @@ class Drain:
             return error.wait
         return (retry_delay(error, 1, random.random()) or 30.0) * self.settings.autostack_retry_scale
 
+    def _restore(self) -> None:
+        """Start from the listings the last drain of the account left (:mod:`workers.ingest.kept`);
+        a folder whose scope cannot be checked now is read afresh when needed."""
+        for found in kept.load(self.rt.redis(), self.account_id, self.memory.now()):
+            try:
+                refusal = self.scope.refusal(self.account_id, found.folder_id)
+            except (PermanentError, RetryableError):
+                continue
+            assets = {asset.id: asset for asset in found.assets}
+            listing = Listing(found.folder_id, assets, found.read_at, refusal, list(found.written), found.listed_at)
+            self.listings[found.folder_id] = listing
+
+    def _leave(self) -> None:
+        """Leave the listings to the next drain of the account."""
+        kept.save(
+            self.rt.redis(),
+            self.account_id,
+            [listing.to_kept() for listing in self.listings.values()],
+            self.memory.now(),
+        )
+
     def _again(self, delay: float, why: str) -> str:
+        self._leave()
         self.inbox.keep_flag()
         enqueue_drain(self.rt.queue(), self.account_id, self.settings, delay)
         log.info("drain of %s: %s; again in %.1f s", self.account_id, why, delay)
         return "again"
 
-    def step(self, arrivals: list[Arrival]) -> float:
-        """Decide what can be decided now; the seconds until the next group is due (0: look again now)."""
+    def step(self, arrivals: list[Arrival], slice_s: float = SLICE_S) -> float:
+        """Decide what can be decided now, acting for ``slice_s`` at most; the seconds until the
+        next group is due (0: look again now)."""
         found = self._resolve(arrivals)
         self._hand_off_unknown(found.unknown)
         refused, groups = batch.classify(
@@ -222,7 +258,7 @@ class Drain:
         self.pulses = batch.pulses(groups, found.pending, self.pulses)
         now = self.memory.now()
         around = recent.note(self.rt.redis(), self.account_id, arrivals, now, self.timing.window_s)
-        until = time.monotonic() + SLICE_S
+        until = time.monotonic() + slice_s
         for group in batch.due(groups, now, self.timing, self.pulses, around):
             if batch.lone(group, around, self.timing.window_s):
                 log.info("drain of %s: %s is a lone upload, stacked without waiting", self.account_id, group.group_key)

@@ -155,7 +155,7 @@ class Memory:
         fetched_at = float(entry["at"])
         if fetched_at < not_before or (last_write is not None and fetched_at <= float(last_write)):
             return None
-        return [_asset(item) for item in entry["assets"]]
+        return [item_asset(item) for item in entry["assets"]]
 
     def shared_listing(
         self, folder_id: str, group: str, not_before: float, fetch: Callable[[], list[Asset]]
@@ -194,16 +194,17 @@ class Memory:
     def store_listing(self, folder_id: str, assets: list[Asset], fetched_at: float) -> None:
         if self.listing_ttl_s <= 0:
             return
-        entry = {"at": fetched_at, "assets": [_item(asset) for asset in assets]}
+        entry = {"at": fetched_at, "assets": [asset_item(asset) for asset in assets]}
         self.client.set(LISTING_KEY.format(folder_id=folder_id), json.dumps(entry), px=int(self.listing_ttl_s * 1000))
 
 
-def _item(asset: Asset) -> dict[str, Any]:
+def asset_item(asset: Asset) -> dict[str, Any]:
+    """An asset as JSON-ready data (:func:`item_asset` reads it back)."""
     kind = {FileAsset: "file", StackAsset: "version_stack", FolderAsset: "folder"}[type(asset)]
     return {"type": kind, **asdict(asset)}
 
 
-def _asset(item: dict[str, Any]) -> Asset:
+def item_asset(item: dict[str, Any]) -> Asset:
     kind = item.pop("type")
     if kind == "file":
         return FileAsset(**item)

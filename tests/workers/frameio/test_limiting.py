@@ -104,6 +104,22 @@ def test_no_inline_wait_at_all_when_the_budget_is_zero() -> None:
     assert recorded == []
 
 
+def test_within_a_patience_block_a_wait_longer_raises_at_once_and_the_budget_comes_back_after() -> None:
+    calls, _, recorded = observer([0.3, 0.3, 0.0], max_inline_wait_s=2.0)
+    with calls.patience(0.0), pytest.raises(Throttled):
+        calls.before("acc", "create_stack")
+    assert recorded == []
+    calls.before("acc", "create_stack")  # the configured 2 s again: 0.3 is slept
+    assert recorded == [0.3]
+
+
+def test_a_patience_block_never_raises_the_configured_budget() -> None:
+    calls, _, recorded = observer([1.0], max_inline_wait_s=0.5)
+    with calls.patience(5.0), pytest.raises(Throttled):
+        calls.before("acc", "create_stack")
+    assert recorded == []
+
+
 # -- after(): counting and feeding the limiter --------------------------------------------------
 
 RATE_HEADERS = {"x-ratelimit-limit": "100", "x-ratelimit-remaining": "42", "x-ratelimit-window": "60000"}

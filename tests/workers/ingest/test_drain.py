@@ -12,6 +12,7 @@ from rq import Queue
 
 from tests.inprocess_sandbox import InProcessSandbox
 from workers import decisions
+from workers.frameio.ratelimit import RateLimiter
 from workers.ingest.drain import Drain
 from workers.ingest.inbox import FLAG_KEY, Inbox
 from workers.ingest.queue import DRAIN_PREFIX as JOB_PREFIX
@@ -19,6 +20,7 @@ from workers.ingest.queue import enqueue_drain
 from workers.naming.rules import rulebook_from_toml
 from workers.runtime import Runtime
 from workers.settings import load_settings
+from workers.stacking.pauses import Pauses
 
 EVENT = "file.upload.completed"
 
@@ -236,13 +238,20 @@ def test_a_dry_run_writes_nothing_and_says_what_it_would_do(
     assert {final(rt, file_id).code for file_id in ids} == {"dry-run"}
 
 
+def pair_in_a_long_window(
+    sandbox: InProcessSandbox, redis_url: str, name: str
+) -> tuple[Runtime, str, list[str], Inbox]:
+    """Two versions delivered to a runtime whose coalescing window is 30 s."""
+    folder = sandbox.folder(name)
+    rt = make_runtime(sandbox, redis_url, AUTOSTACK_COALESCE_WINDOW_S="30")
+    ids = [sandbox.upload(folder, f"{name}_v{version}.mov") for version in (1, 2)]
+    return rt, folder, ids, deliver(rt, sandbox, *ids)
+
+
 def test_a_group_still_arriving_waits_its_window(
     sandbox: InProcessSandbox, redis_url: str, redis_client: redis.Redis
 ) -> None:
-    folder = sandbox.folder("window")
-    rt = make_runtime(sandbox, redis_url, AUTOSTACK_COALESCE_WINDOW_S="30")
-    ids = [sandbox.upload(folder, f"win_v{version}.mov") for version in (1, 2)]
-    inbox = deliver(rt, sandbox, *ids)
+    rt, folder, _, inbox = pair_in_a_long_window(sandbox, redis_url, "win")
 
     assert drain(rt, sandbox) == "again"  # handed back to RQ's scheduler, not slept on
 
@@ -263,6 +272,41 @@ def test_a_drain_past_its_budget_hands_over_to_a_fresh_job_behind_other_accounts
     assert rt.redis().exists(FLAG_KEY.format(account=sandbox.account))  # the web tier queues no second drain
 
 
+def test_the_next_drain_of_the_account_starts_from_the_listing_the_last_one_left(
+    sandbox: InProcessSandbox, redis_url: str, redis_client: redis.Redis
+) -> None:
+    folder = sandbox.folder("long-waits")
+    for index in range(150):  # a full listing is two pages
+        sandbox.upload(folder, f"broll_take{index}.mov")
+    rt = make_runtime(sandbox, redis_url, AUTOSTACK_COALESCE_WINDOW_S="30")
+    inbox = deliver(rt, sandbox, *[sandbox.upload(folder, f"wait_v{version}.mov") for version in (1, 2)])
+    assert drain(rt, sandbox) == "again"  # the window: handed back, its listing left behind
+    reset_calls(sandbox)
+
+    deliver(rt, sandbox, sandbox.upload(folder, "wait_v3.mov"))
+    assert drain(rt, sandbox) == "again"
+
+    # the newest page only (it holds v3 and files already known): no file read, no whole listing
+    assert (sandbox.calls("list_folder_children"), sandbox.calls("show_file")) == (1, 0)
+    rt = make_runtime(sandbox, redis_url)  # the window closes
+    assert drain(rt, sandbox) == "drained"
+    assert sandbox.stacks(folder) == [["wait_v3.mov", "wait_v2.mov", "wait_v1.mov"]]
+    assert inbox.size() == 0
+
+
+def test_a_folder_paused_between_two_drains_is_left_alone_by_the_next_one(
+    sandbox: InProcessSandbox, redis_url: str, redis_client: redis.Redis
+) -> None:
+    rt, folder, ids, _ = pair_in_a_long_window(sandbox, redis_url, "held")
+    assert drain(rt, sandbox) == "again"
+    Pauses(rt.redis()).pause(folder, "frameio-user:u1", 0.0)
+
+    assert drain(make_runtime(sandbox, redis_url), sandbox) == "drained"
+
+    assert sandbox.stacks(folder) == []
+    assert {final(rt, file_id).code for file_id in ids} == {"paused"}
+
+
 def test_a_drain_does_not_sleep_on_a_window_while_another_accounts_drain_waits_for_a_worker(
     sandbox: InProcessSandbox, redis_url: str, redis_client: redis.Redis
 ) -> None:
@@ -277,6 +321,27 @@ def test_a_drain_does_not_sleep_on_a_window_while_another_accounts_drain_waits_f
     assert [job.args[0] for job in map(queue.fetch_job, queue.get_job_ids()) if job] == ["another-account"]
     assert queue.scheduled_job_registry.count == 1  # this account's drain, when its window closes
     assert sandbox.stacks(folder) == [] and inbox.size() == 2
+
+
+def test_a_drain_does_not_sleep_on_the_limiter_while_another_accounts_drain_waits_for_a_worker(
+    sandbox: InProcessSandbox, redis_url: str, redis_client: redis.Redis
+) -> None:
+    scale = 1 / 6  # a create every second once the bucket's burst is spent: short of an inline wait
+    sandbox.configure(rate_window_scale=scale)
+    folder = sandbox.folder("no-inline-wait")
+    rt = make_runtime(sandbox, redis_url, AUTOSTACK_RATE_WINDOW_SCALE=repr(scale))
+    limiter = RateLimiter(rt.redis(), window_scale=scale)
+    while limiter.take(sandbox.account, "create_stack") == 0.0:
+        pass  # another worker spent the account's burst
+    ids = [sandbox.upload(folder, f"sh{shot}_v{version}.mov") for shot in (10, 20) for version in (1, 2)]
+    inbox = deliver(rt, sandbox, *ids)
+    queue = Queue(rt.settings.autostack_queue, connection=rt.redis())
+    enqueue_drain(queue, "another-account", rt.settings)
+
+    assert drain(rt, sandbox) == "again"  # the bucket's wait: handed back to RQ, not slept on
+
+    assert sandbox.calls("create_stack") == 0 and inbox.size() == 4
+    assert queue.scheduled_job_registry.count == 1  # this account's drain, when the bucket allows
 
 
 def test_each_folder_is_decided_with_its_scope_and_the_decision_names_it(
