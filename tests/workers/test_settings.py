@@ -10,7 +10,7 @@ import pytest
 
 from workers.settings import ConfigError, load_settings
 
-SECRET = "s3cr3t-value-never-shown"  # noqa: S105 - a test value, looked for in messages
+SECRET = "s3cr3t-value-never-shown"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -93,5 +93,5 @@ def test_a_missing_file_says_so(tmp_path: Path) -> None:
 def test_an_unreadable_file_says_so(tmp_path: Path) -> None:
     path = write(tmp_path, '[acc]\ntoken = "t"\n')
     path.chmod(0)
-    with pytest.raises(ConfigError, match="cannot be read .*check the path and its permissions"):
+    with pytest.raises(ConfigError, match=r"cannot be read .*check the path and its permissions"):
         load_settings(accounts_env(path))
