@@ -314,6 +314,12 @@ class Settings(BaseSettings):
         """Whether calls in ``account_id`` have a credential: its row of the accounts file, or the default."""
         return account_id in self.frameio_accounts or self.default_auth() is not None
 
+    def declines_account(self, account_id: str) -> bool:
+        """Whether the web tier declines ``account_id``'s deliveries: an accounts file is set, it has
+        no row for the account, and no default credential is set (without a file, a missing
+        credential stops the workers, and deliveries wait for them)."""
+        return bool(self.frameio_accounts) and not self.has_credential_for(account_id)
+
     def needs_ims(self) -> bool:
         """Whether any credential (the default, an account's) signs in through Adobe IMS."""
         default = self.default_auth()
