@@ -18,7 +18,7 @@ from workers.frameio.client import FrameioClient
 from workers.frameio.errors import PermanentError, Unauthorized
 from workers.settings import load_settings
 
-FOLDER = {"data": [], "links": {}}
+FOLDER: dict[str, object] = {"data": [], "links": {}}
 
 
 class Rotating:
