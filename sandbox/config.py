@@ -33,6 +33,9 @@ class SandboxConfig:
     """The bearer token of the seeded API user; any other token (unless registered) gets 401."""
     extra_tokens: list[str] = field(default_factory=list)
     """More accepted bearer tokens, each standing for a user of its own (same account)."""
+    account_tokens: Literal["own", "shared"] = "own"
+    """An account added by ``POST /_sandbox/accounts`` has its own API user and token, which no
+    other account accepts (403); ``shared``: the seeded API user's token reaches it too."""
     seed: int | None = None
     """Seeds ids and every random choice (jitter, duplicates, reorders); None = fresh randomness."""
 

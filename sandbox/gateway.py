@@ -1,7 +1,8 @@
 """What every Frame.io API call goes through, in this order.
 
 1. Authentication: ``Authorization: Bearer <token>``; missing or unknown token -> 401.
-2. Account: an ``account_id`` in the path that is not one of the sandbox's accounts -> 404.
+2. Account: an ``account_id`` in the path that is not one of the sandbox's accounts -> 404; one
+   the token's user is not a member of -> 403 (assumed: Frame.io does not document it).
 3. Rate limit: one leaky bucket per (account, endpoint) -> 429 when empty.
 4. Latency (``latency_s``, plus the account's own from ``account_latency_s``), then an injected fault
    taken for this endpoint (``phase: before``).
@@ -145,6 +146,9 @@ def _admit(request: Request, sandbox: Sandbox, endpoint: str, public: bool) -> t
     account = request.path_params.get("account_id")
     if account is not None and not sandbox.store.has_account(account):
         raise ApiProblem(404, f"Account {account} not found")
+    if account is not None and not sandbox.store.is_member(user.id, account):
+        # An assumption (docs/frameio.md §10): Frame.io's answer to a user outside the account.
+        raise ApiProblem(403, "You do not have access to this account")
     return user, _rate_check(sandbox, endpoint, user, account)
 
 

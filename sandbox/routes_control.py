@@ -211,14 +211,22 @@ async def add_token(request: Request, sandbox: Sandbox) -> Response:
 
 
 async def add_account(request: Request, sandbox: Sandbox) -> Response:
-    """Another account of the API user (its own workspace, project, webhooks and rate-limit buckets)."""
+    """Another account (its own workspace, project, webhooks and rate-limit buckets), with an API
+    user and token of its own unless ``{"own_token": false}`` or the ``account_tokens`` knob says
+    ``shared``; answers the token that reaches it."""
+    body = await _json(request)
+    own = body.get("own_token", sandbox.config.account_tokens == "own") if isinstance(body, dict) else None
+    if not isinstance(own, bool):
+        raise ApiProblem(422, "own_token must be true or false", "/own_token")
     store = sandbox.store
-    project = store.add_account()
+    token = f"sandbox-account-token-{store.new_secret()[:32]}" if own else sandbox.config.token
+    project = store.add_account(token if own else None)
     view = {
         "account_id": store.account_of(project.id),
         "workspace_id": project.workspace_id,
         "project_id": project.id,
         "root_folder_id": project.root_folder_id,
+        "token": token,
     }
     return JSONResponse(view, status_code=201)
 

@@ -1,7 +1,7 @@
 """List accounts, show a project and show a workspace: what a client reads to check where it is.
 
 Per the SDK's ``accounts``, ``projects`` and ``workspaces`` raw clients: ``GET /v4/accounts`` ->
-200, a page of the caller's accounts (the one seeded account); ``GET …/projects/{id}`` -> 200
+200, a page of the caller's accounts (those its user is a member of); ``GET …/projects/{id}`` -> 200
 ``Project`` (with ``root_folder_id`` and ``workspace_id``); ``GET …/workspaces/{id}`` -> 200
 ``Workspace``; an unknown id is 404.
 """
@@ -23,7 +23,7 @@ A = "/v4/accounts/{account_id}"
 async def accounts_list(call: Call) -> Response:
     store = call.sandbox.store
     created = iso(store.projects[store.project_id].created_at)
-    ids = [store.account_id, *sorted(set(store.workspaces.values()) - {store.account_id})]
+    ids = store.accounts_of(call.user.id)
     accounts = [{"id": account_id, "display_name": "Sandbox Account", "created_at": created} for account_id in ids]
     params = page_params(call.request, (), allow_include_lists=False)
     return page_response(call.request, params, accounts, lambda item: item)

@@ -1,5 +1,6 @@
 """The sandbox's world: one account, one workspace, two projects, their folders, files and stacks;
-more accounts (each a workspace and a project) on demand, all the API user's.
+more accounts (each a workspace and a project) on demand, each with an API user and token of its
+own (a member of that account only), or the seeded API user's.
 
 Everything lives in memory and is only touched from the event loop, so no locks are needed: a
 handler mutates state synchronously between two awaits. Lookups raise the documented 404.
@@ -42,6 +43,9 @@ class Store:
     uploader_user_id: str = ""
     workspaces: dict[str, str] = field(default_factory=dict)
     """Workspace id -> its account id, the seeded one's included."""
+    own_users: dict[str, str] = field(default_factory=dict)
+    """Account id -> the API user of an account with its own token; that user belongs to no other
+    account, and no other user belongs to it (every other user belongs to every other account)."""
 
     # --- ids and users --------------------------------------------------------------------
     def new_id(self) -> str:
@@ -87,13 +91,18 @@ class Store:
                 del self.files[child.id]
         del self.folders[folder.id]
 
-    def add_account(self) -> Project:
-        """Another account the API user belongs to: its own workspace and project (and so its own
-        webhooks and, per account, rate-limit buckets). Returns the project."""
+    def add_account(self, own_token: str | None = None) -> Project:
+        """Another account: its own workspace and project (and so its own webhooks and, per account,
+        rate-limit buckets). With ``own_token``, an API user of its own behind that token, a member
+        of this account only; else the seeded API user's. Returns the project."""
         account_id, workspace_id = self.new_id(), self.new_id()
         self.workspaces[workspace_id] = account_id
+        creator = self.api_user_id
+        if own_token is not None:
+            creator = self.add_user(f"Service Account User of {account_id[:8]}", own_token).id
+            self.own_users[account_id] = creator
         project_id, root_id = self.new_id(), self.new_id()
-        self.folders[root_id] = Folder(root_id, "root", None, project_id, self.api_user_id)
+        self.folders[root_id] = Folder(root_id, "root", None, project_id, creator)
         project = Project(project_id, "Project", workspace_id, root_id)
         self.projects[project_id] = project
         return project
@@ -103,6 +112,19 @@ class Store:
 
     def has_account(self, account_id: str) -> bool:
         return account_id == self.account_id or account_id in self.workspaces.values()
+
+    def is_member(self, user_id: str, account_id: str) -> bool:
+        """Whether ``user_id`` belongs to ``account_id`` (an account with its own API user has only
+        that user; that user has only that account)."""
+        own = self.own_users.get(account_id)
+        if own is not None:
+            return user_id == own
+        return user_id not in self.own_users.values()
+
+    def accounts_of(self, user_id: str) -> list[str]:
+        """The accounts ``user_id`` belongs to, the seeded one first."""
+        others = sorted(set(self.workspaces.values()) - {self.account_id})
+        return [account for account in [self.account_id, *others] if self.is_member(user_id, account)]
 
     # --- lookups --------------------------------------------------------------------------
     def folder(self, folder_id: str) -> Folder:

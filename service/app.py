@@ -57,16 +57,21 @@ async def healthz(request: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     """503 only when Redis is down (nothing could be accepted). A Frame.io credential that is not
-    ``ok`` is named (``"frameio"``, ``"status": "degraded"``) but keeps the pod ready: deliveries
-    still wait safely in Redis for the workers, and Frame.io would give up on them if refused."""
+    ``ok`` is named (``"frameio"``, each account's in ``"accounts"``; ``"status": "degraded"``) but
+    keeps the pod ready: deliveries still wait safely in Redis for the workers, and Frame.io would
+    give up on them if refused. ``"frameio"`` is null when only the accounts file has credentials."""
     context: WebhookContext = request.app.state.webhooks
     try:
         await run_in_threadpool(context.redis.ping)
-        credential = await run_in_threadpool(credentials.inspect, context.settings, context.redis)
+        now = time.time()
+        credential, accounts = await run_in_threadpool(credentials.inspect_all, context.settings, context.redis, now)
     except redis.RedisError:
         return JSONResponse({"status": "unavailable", "redis": "down"}, status_code=503)
-    status = "ok" if credential.state == "ok" else "degraded"
-    return JSONResponse({"status": status, "redis": "up", "frameio": credential.view(time.time())})
+    status = "ok" if credentials.all_ok(credential, accounts) else "degraded"
+    body: dict[str, object] = {"status": status, "redis": "up", "frameio": credential and credential.view(now)}
+    if accounts:
+        body["accounts"] = {account: found.view(now) for account, found in accounts.items()}
+    return JSONResponse(body)
 
 
 def create_app(settings: Settings, redis_client: redis.Redis | None = None) -> Starlette:

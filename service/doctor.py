@@ -7,14 +7,22 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-import httpx
 import redis
 
 from service.tables import table_lines
 from workers import runtime
+from workers.frameio.accounts import TokenSource
 from workers.frameio.platform import PLATFORM_KEY
 from workers.settings import ConfigError, Settings
-from workers.tools.doctor import Reached, Target, frameio_checks, redis_report, report_lines, rules_check
+from workers.tools.doctor import (
+    Reached,
+    Target,
+    account_credential_check,
+    frameio_checks,
+    redis_report,
+    report_lines,
+    rules_check,
+)
 from workers.tools.doctor_api import Api
 from workers.tools.doctor_verdicts import Check, passed, platform_rows, secrets_check
 from workers.tools.probe import Clock, ProbeResult, run_probe, store_platform
@@ -51,7 +59,9 @@ def doctor_main(
     if args.probe and not (args.folder or target.project_id):
         raise ConfigError("--probe needs --project (or AUTOSTACK_PROJECTS with one project) or --folder")
     rt = rt or runtime.Runtime(settings, foreground=True)
-    api = _api(settings, rt)
+    tokens = rt.account_tokens()
+    account = target.account_id or ""
+    api = _api(settings, rt, tokens(account)) if tokens.covers(account) else None
     try:
         return _doctor(args, settings, api, target, rt, out, stdin, clock)
     finally:
@@ -69,9 +79,10 @@ def _doctor(
     stdin: TextIO,
     clock: Clock | None,
 ) -> int:
-    reached = frameio_checks(api, target) if api is not None else Reached([_no_credentials()])
+    reached = frameio_checks(api, target) if api is not None else Reached([_no_credentials(settings)])
     checks = [
         *reached.checks,
+        *_account_checks(settings, rt),
         secrets_check([secret.get_secret_value() for secret in settings.frameio_webhook_secrets]),
         *redis_report(rt.redis()),
         rules_check(settings.autostack_rules),
@@ -94,18 +105,28 @@ def _target(args: argparse.Namespace, settings: Settings) -> Target:
     )
 
 
-def _api(settings: Settings, rt: runtime.Runtime) -> Api | None:
-    """The doctor's Frame.io caller, with the workers' sign-in; None when no credentials are set."""
-    static = settings.frameio_token is not None
-    ims = None if static else httpx.Client(transport=rt.transport, timeout=settings.frameio_timeout_s)
-    try:
-        token = runtime.token_source(settings, rt.redis(), ims)
-    except ConfigError:
-        return None
+def _api(settings: Settings, rt: runtime.Runtime, token: TokenSource) -> Api:
+    """The doctor's Frame.io caller with one of the workers' sign-ins (from the runtime)."""
     return Api(settings.frameio_base_url, token, transport=rt.transport, timeout=settings.frameio_timeout_s)
 
 
-def _no_credentials() -> Check:
+def _account_checks(settings: Settings, rt: runtime.Runtime) -> list[Check]:
+    """One line per account of the accounts file: its own credential signs in and reaches it."""
+    tokens = rt.account_tokens()
+    checks = []
+    for account in settings.frameio_accounts:
+        api = _api(settings, rt, tokens(account))
+        try:
+            checks.append(account_credential_check(api, account))
+        finally:
+            api.close()
+    return checks
+
+
+def _no_credentials(settings: Settings) -> Check:
+    if settings.frameio_accounts:
+        todo = "give --account (an account of FRAMEIO_ACCOUNTS_FILE) or set a default credential"
+        return Check("credentials", "fail", "no Frame.io credential for the account to check", todo)
     todo = "set FRAMEIO_TOKEN, or FRAMEIO_CLIENT_ID and FRAMEIO_CLIENT_SECRET"
     return Check("credentials", "fail", "no Frame.io credentials are set", todo)
 

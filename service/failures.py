@@ -18,6 +18,7 @@ import httpx
 import redis
 from redis.exceptions import AuthorizationError, NoPermissionError
 
+from workers.frameio.accounts import NoCredential
 from workers.frameio.auth import ImsRejected, ImsUnavailable
 from workers.frameio.errors import (
     FrameioError,
@@ -97,7 +98,8 @@ _FRAMEIO: tuple[tuple[type[FrameioError], str, str, int], ...] = (
     (
         Unauthorized,
         "{where} refused the token (HTTP 401)",
-        "renew FRAMEIO_TOKEN or run `autostack login`; `autostack doctor` tells which",
+        "renew FRAMEIO_TOKEN (or the account's row in FRAMEIO_ACCOUNTS_FILE) or run `autostack login`; "
+        "`autostack doctor` tells which",
         CONFIGURATION,
     ),
     (NotFound, "{where} knows no such resource (HTTP 404)", "check the ids given (--folder, --workspace...)", 1),
@@ -106,6 +108,9 @@ _FRAMEIO: tuple[tuple[type[FrameioError], str, str, int], ...] = (
 
 
 def _frameio(exc: FrameioError) -> Failure:
+    if isinstance(exc, NoCredential):
+        fix = "add the account's row to FRAMEIO_ACCOUNTS_FILE, or set a default credential (FRAMEIO_TOKEN, ...)"
+        return Failure(f"no Frame.io credential for account {exc.account_id}", fix, CONFIGURATION)
     ims = isinstance(exc, ImsRejected | ImsUnavailable)
     where = "Adobe IMS" if ims else f"Frame.io ({exc.endpoint})"
     for kind, cause, fix, code in _FRAMEIO:

@@ -7,6 +7,7 @@ the way a deployment wires them.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -41,7 +42,8 @@ class LocalStack:
     action_ids: dict[str, str] = field(default_factory=dict)
     action_secrets: list[str] = field(default_factory=list)
     # The sandbox's accounts beyond the first (``accounts`` at start): each its own workspace,
-    # project and webhook; every webhook secret is the service's.
+    # project, webhook and (unless the sandbox shares tokens) API user and token, which autostack
+    # reads from the accounts file (FRAMEIO_ACCOUNTS_FILE); every webhook secret is the service's.
     more_accounts: list[dict[str, str]] = field(default_factory=list)
     more_secrets: list[str] = field(default_factory=list)
     queue_name: str = "autostack"
@@ -107,15 +109,40 @@ class LocalStack:
         response = httpx.post(f"{self.sandbox_url}/_sandbox/accounts", timeout=10)
         response.raise_for_status()
         account: dict[str, str] = response.json()
+        self.more_accounts.append(account)
         path = f"/v4/accounts/{account['account_id']}/workspaces/{account['workspace_id']}/webhooks"
         payload = {"data": {"name": "autostack", "url": f"{self.service_url}/webhooks/frameio", "events": EVENTS}}
         self.more_secrets.append(self.api("POST", path, json=payload)["data"]["secret"])
-        self.more_accounts.append(account)
+        self.write_accounts_file()
 
     def accounts(self) -> list[dict[str, str]]:
-        """Every account of the sandbox: ``account_id``, ``workspace_id``, ``root_folder_id``."""
-        first = {key: self.state[key] for key in ("account_id", "workspace_id", "root_folder_id")}
+        """Every account of the sandbox: ``account_id``, ``workspace_id``, ``root_folder_id`` and the
+        ``token`` that reaches it."""
+        first = {key: self.state[key] for key in ("account_id", "workspace_id", "root_folder_id", "token")}
         return [first, *self.more_accounts]
+
+    @property
+    def accounts_file(self) -> Path:
+        """The accounts file: a row with its token for each account beyond the first (the first
+        is the default credential's, FRAMEIO_TOKEN)."""
+        return self.workdir / "accounts.toml"
+
+    def write_accounts_file(self, tokens: Mapping[str, str] | None = None) -> None:
+        """Write the accounts file, ``tokens`` (account id -> token) replacing the sandbox's; the
+        processes started from now on read it."""
+        rows = [(account["account_id"], account["token"]) for account in self.more_accounts]
+        given = tokens or {}
+        text = "".join(
+            f"[{json.dumps(account)}]\ntoken = {json.dumps(given.get(account, token))}\n\n" for account, token in rows
+        )
+        self.accounts_file.write_text(text)
+
+    def _token_for(self, path: str) -> str:
+        """The token that reaches the account a ``/v4/accounts/{id}/…`` path names (else the first's)."""
+        parts = path.split("/")
+        account_id = parts[3] if len(parts) > 3 and parts[1:3] == ["v4", "accounts"] else None
+        found = next((account["token"] for account in self.more_accounts if account["account_id"] == account_id), None)
+        return found or self.state["token"]
 
     def _register_actions(self) -> None:
         """autostack's actions, as ``autostack actions register`` creates them, posting to the service."""
@@ -168,6 +195,7 @@ class LocalStack:
             "FRAMEIO_TOKEN": self.state.get("token", "unset"),
             "FRAMEIO_WEBHOOK_SECRETS": ",".join(filter(None, [self.secret, *self.more_secrets])) or "unset",
             "FRAMEIO_ACTION_SECRETS": ",".join(self.action_secrets) or "unset",
+            "FRAMEIO_ACCOUNTS_FILE": str(self.accounts_file) if self.more_accounts else "",
             "AUTOSTACK_QUEUE": self.queue_name,
         }
 
@@ -180,7 +208,8 @@ class LocalStack:
     # -- the sandbox -------------------------------------------------------------------------
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = {"authorization": f"Bearer {self.state['token']}", **kwargs.pop("headers", {})}
+        """A Frame.io call with the token of the account the path names."""
+        headers = {"authorization": f"Bearer {self._token_for(path)}", **kwargs.pop("headers", {})}
         response = httpx.request(method, f"{self.sandbox_url}{path}", headers=headers, timeout=10, **kwargs)
         response.raise_for_status()
         return response.json() if response.content else None

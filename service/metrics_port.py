@@ -32,12 +32,13 @@ def snapshot(context: WebhookContext, actions: Counter[str] | None = None) -> me
         stored: dict[bytes, bytes] = context.redis.hgetall(metrics.HASH)  # type: ignore[assignment]
         backlog = read_backlog(context.redis, context.queue)
         now = time.time()
+        credential, accounts = credentials.inspect_all(context.settings, context.redis, now)
         gauges = {
             metrics.series("autostack_queue_depth", queue=context.queue.name): float(backlog.queued),
             "autostack_inbox_files": float(backlog.inbox),
             "autostack_inbox_oldest_age_seconds": backlog.oldest_inbox_age_s,
             **{metrics.series("autostack_backlog", part=part): float(n) for part, n in backlog.parts().items()},
-            **credentials.gauges(credentials.inspect(context.settings, context.redis, now), now),
+            **credentials.gauges(credential, now, accounts),
         }
     except redis.RedisError:
         stored, gauges = {}, {}

@@ -1,6 +1,7 @@
 """``autostack status``: the Frame.io sign-in (who autostack acts as, its state, when its token
-expires), the files waiting in each account's inbox, the queue, failed jobs, workers, the last
-webhook accepted, the last sweep and the last decisions with reasons; ``--json`` for one object.
+expires) and each account's own credential (``FRAMEIO_ACCOUNTS_FILE``), the files waiting in each
+account's inbox, the queue, failed jobs, workers, the last webhook accepted, the last sweep and the
+last decisions with reasons; ``--json`` for one object.
 
 Every time is UTC, shown with its zone (ISO 8601 with the offset in JSON). A Redis that does not
 answer raises; the command line says so in one line (:mod:`service.failures`).
@@ -56,19 +57,13 @@ def run_status(settings: Settings, out: TextIO, last: int = 20, as_json: bool = 
 
 def gather(settings: Settings, client: redis.Redis, now: float, last: int) -> dict[str, Any]:
     """Every fact ``status`` shows; times (keys ``at`` and ``*_at``) in seconds since the epoch."""
-    credential = credentials.inspect(settings, client, now)
+    credential, accounts = credentials.inspect_all(settings, client, now)
     queue = Queue(settings.autostack_queue, connection=client)
     marks = activity.read(client)
     return {
         "now_at": now,
-        "sign_in": {
-            "mode": credential.mode,
-            "state": credential.state,
-            "identity": credential.identity,
-            "token_expires_at": credential.expires_at,
-            "action": credential.action,
-            "line": credentials.describe(credential, now),
-        },
+        "sign_in": _sign_in(credential, now) if credential else NO_DEFAULT,
+        "accounts": [{"account": account, **_sign_in(found, now, account)} for account, found in accounts.items()],
         "inbox": _inboxes(client),
         "queue": {
             "name": queue.name,
@@ -81,6 +76,27 @@ def gather(settings: Settings, client: redis.Redis, now: float, last: int) -> di
         "last_webhook_at": marks.last_webhook_at,
         "last_sweep": {"at": marks.last_sweep_at, "queued": marks.last_sweep_queued},
         "decisions": [_decision(d) for d in decisions.latest(client, last)] if last > 0 else [],
+    }
+
+
+NO_DEFAULT = {
+    "mode": "none",
+    "state": None,
+    "identity": None,
+    "token_expires_at": None,
+    "action": "",
+    "line": "Frame.io sign-in: no default credential; accounts without a row in FRAMEIO_ACCOUNTS_FILE are declined",
+}
+
+
+def _sign_in(credential: credentials.Credential, now: float, account: str | None = None) -> dict[str, Any]:
+    return {
+        "mode": credential.mode,
+        "state": credential.state,
+        "identity": credential.identity,
+        "token_expires_at": credential.expires_at,
+        "action": credential.action,
+        "line": credentials.describe(credential, now, account),
     }
 
 
@@ -105,6 +121,8 @@ def _decision(decision: decisions.Decision) -> dict[str, Any]:
 
 def print_status(facts: dict[str, Any], out: TextIO) -> None:
     print(facts["sign_in"]["line"], file=out)
+    for row in facts["accounts"]:
+        print(f"  {row['line']}", file=out)
     inbox = facts["inbox"]
     waiting = sum(row["waiting"] for row in inbox)
     print(f"inbox: {waiting} file(s) waiting for a drain", file=out)

@@ -160,6 +160,14 @@ async def _receive(request: Request, context: WebhookContext) -> tuple[JSONRespo
     ignored = _ignored_because(event, settings)
     if ignored:
         return _answer(200, "ignored", ignored), "ignored"
+    if settings.declines_account(event.account_id):
+        # Declined for good: a retry would meet the same settings. 200, so Frame.io stops.
+        log.warning(
+            "webhook for account %s declined: no Frame.io credential for it; add its row to "
+            "FRAMEIO_ACCOUNTS_FILE (or set a default credential) and restart",
+            event.account_id,
+        )
+        return _answer(200, "ignored", "no Frame.io credential for this account"), "ignored"
     response = await _enqueue(context, event)
     return response, _OUTCOME_BY_STATUS.get(response.status_code, "duplicate")
 

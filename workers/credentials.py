@@ -7,12 +7,17 @@ server-to-server credentials, or IMS refused the user's refresh token); ``logged
 sign-in: nobody has run ``autostack login``, or ``logout`` was run; or nothing is configured).
 Tokens that autostack refreshes itself (server-to-server, user) are never ``expiring``: their
 refresh is due before they expire.
+
+Each account of ``FRAMEIO_ACCOUNTS_FILE`` has a credential of its own, in the same states
+(:func:`inspect_accounts`); with such a file the default credential may be unset (:func:`inspect`
+then answers None: accounts without a row are declined, nothing is waiting on a sign-in).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,7 +27,7 @@ from workers.frameio.auth import read_fields, s2s_key
 from workers.frameio.credential import STATES, State, classify, static_rejected_at, token_expiry
 from workers.frameio.usertoken import user_key
 from workers.metrics import series
-from workers.settings import ConfigError, Settings
+from workers.settings import AccountCredential, ConfigError, Settings
 
 
 @dataclass(frozen=True)
@@ -40,24 +45,53 @@ class Credential:
 
 
 def inspect(settings: Settings, client: redis.Redis, now: float | None = None) -> Credential:
-    """The credential's state now; raises redis errors for the caller to handle."""
+    """The default credential's state now; raises redis errors for the caller to handle."""
     now = time.time() if now is None else now
     try:
         mode = settings.auth_mode()
     except ConfigError as exc:
         return Credential("none", "logged_out", action=str(exc))
     if mode == "static":
-        return _static(settings, client, now)
+        assert settings.frameio_token is not None  # auth_mode said static
+        fix = "set a new FRAMEIO_TOKEN (or sign in with FRAMEIO_AUTH=user and `autostack login`)"
+        return _static(settings, settings.frameio_token.get_secret_value(), fix, client, now)
     if mode == "user":
         return _user(settings, client)
-    return _server_to_server(settings, client)
+    assert settings.frameio_client_id is not None  # the settings' validator checked it
+    fix = "check FRAMEIO_CLIENT_ID, FRAMEIO_CLIENT_SECRET and FRAMEIO_IMS_SCOPES"
+    return _server_to_server(settings, settings.frameio_client_id, fix, client)
 
 
-def _static(settings: Settings, client: redis.Redis, now: float) -> Credential:
-    assert settings.frameio_token is not None  # auth_mode said static
-    token = settings.frameio_token.get_secret_value()
+def inspect_default(settings: Settings, client: redis.Redis, now: float) -> Credential | None:
+    """:func:`inspect`, or None when the default credential is unset beside an accounts file (no
+    account waits on it: accounts without a row are declined)."""
+    if settings.default_auth() is None and settings.frameio_accounts:
+        return None
+    return inspect(settings, client, now)
+
+
+def inspect_accounts(settings: Settings, client: redis.Redis, now: float | None = None) -> dict[str, Credential]:
+    """The state of each account's own credential (``FRAMEIO_ACCOUNTS_FILE``), by account id."""
+    now = time.time() if now is None else now
+    return {account: _row(settings, account, row, client, now) for account, row in settings.frameio_accounts.items()}
+
+
+def inspect_all(settings: Settings, client: redis.Redis, now: float) -> tuple[Credential | None, dict[str, Credential]]:
+    """The default credential (None when unset beside an accounts file) and each account's own."""
+    return inspect_default(settings, client, now), inspect_accounts(settings, client, now)
+
+
+def _row(settings: Settings, account: str, row: AccountCredential, client: redis.Redis, now: float) -> Credential:
+    if row.token is not None:
+        fix = f"set a new token in account {account}'s row of FRAMEIO_ACCOUNTS_FILE"
+        return _static(settings, row.token.get_secret_value(), fix, client, now)
+    assert row.client_id is not None  # the file's reader checked it
+    fix = f"check client_id and client_secret in account {account}'s row of FRAMEIO_ACCOUNTS_FILE"
+    return _server_to_server(settings, row.client_id, fix, client)
+
+
+def _static(settings: Settings, token: str, fix: str, client: redis.Redis, now: float) -> Credential:
     expires_at = token_expiry(token)
-    fix = "set a new FRAMEIO_TOKEN (or sign in with FRAMEIO_AUTH=user and `autostack login`)"
     if static_rejected_at(client, token) is not None:
         return Credential("static", "rejected", expires_at, action=fix)
     state = classify(expires_at, now, settings.autostack_token_expiring_s)
@@ -75,12 +109,10 @@ def _user(settings: Settings, client: redis.Redis) -> Credential:
     return Credential("user", "ok", _float(fields.get("expires_at")), identity)
 
 
-def _server_to_server(settings: Settings, client: redis.Redis) -> Credential:
-    assert settings.frameio_client_id is not None  # the settings' validator checked it
-    key = s2s_key(settings.frameio_ims_url, settings.frameio_client_id, settings.frameio_ims_scopes)
+def _server_to_server(settings: Settings, client_id: str, fix: str, client: redis.Redis) -> Credential:
+    key = s2s_key(settings.frameio_ims_url, client_id, settings.frameio_ims_scopes)
     failed = client.get(key + ":failed")
     if failed is not None and _failure_kind(failed) == "rejected":
-        fix = "check FRAMEIO_CLIENT_ID, FRAMEIO_CLIENT_SECRET and FRAMEIO_IMS_SCOPES"
         return Credential("server_to_server", "rejected", action=fix)
     expires_at = _float(read_fields(client, key).get("expires_at"))
     return Credential("server_to_server", "ok", expires_at)
@@ -101,21 +133,35 @@ def _float(value: str | None) -> float | None:
         return None
 
 
-def gauges(credential: Credential, now: float) -> dict[str, float]:
+def gauges(
+    credential: Credential | None, now: float, accounts: Mapping[str, Credential] | None = None
+) -> dict[str, float]:
     """``autostack_frameio_token_state`` (1 for the current state, 0 for the others) and, when
-    the expiry is known, ``autostack_frameio_token_expires_in_seconds``."""
-    values = {
-        series("autostack_frameio_token_state", state=state): float(state == credential.state) for state in STATES
-    }
-    if credential.expires_at is not None:
-        values["autostack_frameio_token_expires_in_seconds"] = round(credential.expires_at - now, 3)
+    the expiry is known, ``autostack_frameio_token_expires_in_seconds``: the default credential's
+    without labels (none when it is unset), each account's own with its ``account``."""
+    values: dict[str, float] = {}
+    for account, found in [("", credential), *(accounts or {}).items()]:
+        if found is None:
+            continue
+        labels = {"account": account} if account else {}
+        for state in STATES:
+            values[series("autostack_frameio_token_state", state=state, **labels)] = float(state == found.state)
+        if found.expires_at is not None:
+            expiry = series("autostack_frameio_token_expires_in_seconds", **labels)
+            values[expiry] = round(found.expires_at - now, 3)
     return values
 
 
-def describe(credential: Credential, now: float) -> str:
-    """One line for ``autostack status``."""
+def all_ok(credential: Credential | None, accounts: Mapping[str, Credential]) -> bool:
+    """Whether the default credential (when set) and every account's are ``ok``."""
+    return all(found.state == "ok" for found in [*([credential] if credential else []), *accounts.values()])
+
+
+def describe(credential: Credential, now: float, account: str | None = None) -> str:
+    """One line for ``autostack status``: the default credential's, or ``account``'s own."""
     who = {"static": "a static token", "server_to_server": "server-to-server", "user": "a user sign-in"}
-    line = f"Frame.io sign-in: {who.get(credential.mode, 'nothing configured')}"
+    whose = "Frame.io sign-in" if account is None else f"account {account}"
+    line = f"{whose}: {who.get(credential.mode, 'nothing configured')}"
     if credential.identity:
         line += f", acting as {credential.identity}"
     line += "; " + (credential.state if credential.state == "ok" else credential.state.upper())

@@ -16,6 +16,7 @@ import httpx
 import redis
 from rq import Queue
 
+from workers.frameio.accounts import AccountTokens
 from workers.frameio.auth import ServerToServerToken, StaticToken, TokenSource
 from workers.frameio.client import FrameioClient
 from workers.frameio.limiting import LimitedCalls
@@ -24,7 +25,7 @@ from workers.frameio.ratelimit import RateLimiter, parse_limits
 from workers.frameio.usertoken import UserToken
 from workers.metrics import CallCounter
 from workers.naming.scopes import DEFAULT_BOOK, RuleBook
-from workers.settings import Settings
+from workers.settings import AccountCredential, Settings
 from workers.stacking.locks import GroupLocks
 from workers.stacking.memory import Memory
 from workers.stacking.planner import Policy
@@ -89,15 +90,10 @@ class Runtime:
     def frameio(self) -> FrameioClient:
         self._fresh()
         if self._frameio is None:
-            # IMS is called over the same transport as Frame.io (the in-process sandbox in tests);
-            # with a static token no IMS client (and no TLS context) is built at all.
-            static = self.settings.auth_mode() == "static"
-            timeout = self.settings.frameio_timeout_s
-            ims_http = None if static else httpx.Client(transport=self.transport, timeout=timeout, verify=self.tls())
             # The doctor's learned answers; every Stacker takes them from its client.
             self._frameio = FrameioClient(
                 self.settings.frameio_base_url,
-                token_source(self.settings, self.redis(), ims_http),
+                self.account_tokens(),
                 transport=self.transport,
                 timeout=self.settings.frameio_timeout_s,
                 observer=self._counter(),
@@ -105,6 +101,18 @@ class Runtime:
                 verify=self.tls(),
             )
         return self._frameio
+
+    def ims_http(self) -> httpx.Client | None:
+        """The client Adobe IMS is called with, over the same transport as Frame.io (the in-process
+        sandbox in tests); None when every credential is a static token (no TLS context built)."""
+        if not self.settings.needs_ims():
+            return None
+        return httpx.Client(transport=self.transport, timeout=self.settings.frameio_timeout_s, verify=self.tls())
+
+    def account_tokens(self) -> AccountTokens:
+        """Each account's token source: its row of the accounts file, else the default credential
+        (none when unset: a call in such an account fails with NoCredential)."""
+        return account_tokens(self.settings, self.redis(), self.ims_http())
 
     def _counter(self) -> CallCounter:
         self._limited = self._limited_calls()
@@ -169,6 +177,24 @@ def token_source(settings: Settings, client: redis.Redis, http: httpx.Client | N
         return UserToken(client, ims, settings.frameio_ims_url, client_id, secret)
     assert secret is not None
     return ServerToServerToken(client, ims, settings.frameio_ims_url, client_id, secret, settings.frameio_ims_scopes)
+
+
+def account_tokens(settings: Settings, client: redis.Redis, http: httpx.Client | None) -> AccountTokens:
+    """The token source of every account of the accounts file, and the default one (if set)."""
+    default = token_source(settings, client, http) if settings.default_auth() is not None else None
+    rows = settings.frameio_accounts.items()
+    return AccountTokens(default, {account: _row_source(settings, account, row, client, http) for account, row in rows})
+
+
+def _row_source(
+    settings: Settings, account: str, row: AccountCredential, client: redis.Redis, http: httpx.Client | None
+) -> TokenSource:
+    if row.token is not None:
+        return StaticToken(row.token, client, account=account)
+    assert row.client_id is not None and row.client_secret is not None  # the file's reader checked both
+    ims = http if http is not None else httpx.Client(timeout=settings.frameio_timeout_s)
+    ims_url, scopes = settings.frameio_ims_url, settings.frameio_ims_scopes
+    return ServerToServerToken(client, ims, ims_url, row.client_id, row.client_secret, scopes)
 
 
 _current: Runtime | None = None

@@ -7,11 +7,13 @@ start-up with a :class:`ConfigError` that names the variable (and never echoes a
 
 from __future__ import annotations
 
+import re
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from workers.frameio.ratelimit import parse_limits
@@ -38,6 +40,67 @@ class ConfigError(Exception):
     """A configuration value is missing or malformed; the message names it."""
 
 
+_TOML_POSITION = re.compile(r"\((at line \d+, column \d+|at end of document)\)")
+ACCOUNT_KEYS = frozenset({"token", "client_id", "client_secret"})
+ACCOUNTS_FIX = (
+    'give each account a table [<account id>] with either token = "..." or client_id = "..." and client_secret = "..."'
+)
+
+
+class AccountCredential(BaseModel):
+    """One row of ``FRAMEIO_ACCOUNTS_FILE``: the account's static token, or its server-to-server
+    client (the same IMS flow as the default credential's, its token shared through Redis)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+
+    @property
+    def mode(self) -> Literal["static", "server_to_server"]:
+        return "static" if self.token is not None else "server_to_server"
+
+
+def read_accounts_file(path: Path) -> dict[str, AccountCredential]:
+    """The accounts file's rows by account id; ValueError naming the file, what is wrong and the
+    fix (never a value read from it)."""
+    where = f"FRAMEIO_ACCOUNTS_FILE {path}"
+    try:
+        with path.open("rb") as handle:
+            tables = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ValueError(f"{where} does not exist; point FRAMEIO_ACCOUNTS_FILE at the accounts file") from None
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise ValueError(f"{where} cannot be read ({why}); check the path and its permissions") from None
+    except tomllib.TOMLDecodeError as exc:
+        # Only the position is repeated: tomllib's text may quote a character of a secret.
+        at = _TOML_POSITION.search(str(exc))
+        raise ValueError(f"{where} is not valid TOML{' ' + at.group(1) if at else ''}; {ACCOUNTS_FIX}") from None
+    if not tables:
+        raise ValueError(f"{where} names no account; {ACCOUNTS_FIX}, or unset FRAMEIO_ACCOUNTS_FILE")
+    return {account: _account_row(where, account, row) for account, row in tables.items()}
+
+
+def _account_row(where: str, account: str, row: object) -> AccountCredential:
+    if not isinstance(row, dict):
+        raise ValueError(f"{where}: {account!r} is a value, not a table; {ACCOUNTS_FIX}")
+    unknown = sorted(set(row) - ACCOUNT_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: [{account}] has unknown key(s) {', '.join(unknown)}; {ACCOUNTS_FIX}")
+    blank = sorted(key for key, value in row.items() if not isinstance(value, str) or not value.strip())
+    if blank:
+        raise ValueError(f"{where}: [{account}] {', '.join(blank)} must be a non-empty string; {ACCOUNTS_FIX}")
+    has_token, has_client = "token" in row, bool({"client_id", "client_secret"} & set(row))
+    if has_token == has_client:
+        kinds = "both a token and a client" if has_token else "neither a token nor a client"
+        raise ValueError(f"{where}: [{account}] has {kinds}; {ACCOUNTS_FIX}")
+    if has_client and len({"client_id", "client_secret"} & set(row)) != 2:
+        raise ValueError(f"{where}: [{account}] needs both client_id and client_secret; {ACCOUNTS_FIX}")
+    return AccountCredential.model_validate(row)
+
+
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -59,6 +122,11 @@ class Settings(BaseSettings):
     frameio_client_secret: SecretStr | None = None
     frameio_ims_url: str = "https://ims-na1.adobelogin.com"
     frameio_ims_scopes: str = "openid AdobeID frame.s2s.all"
+    # One credential per account (README, "Many accounts"): a TOML file, a table per account id.
+    # Accounts it does not name use the default credential above, which may then be unset.
+    frameio_accounts_file: Path | None = None
+    # Read from FRAMEIO_ACCOUNTS_FILE (never from the environment itself).
+    frameio_accounts: Mapping[str, AccountCredential] = Field(default_factory=dict)
     # How autostack signs in; unset: FRAMEIO_TOKEN if set, else server-to-server.
     frameio_auth: AuthMode | None = None
     # The user sign-in (FRAMEIO_AUTH=user, `autostack login`): where IMS sends the browser back,
@@ -146,8 +214,24 @@ class Settings(BaseSettings):
     autostack_retry_scale: float = Field(default=1.0, gt=0, le=1)
     autostack_max_inline_wait_s: float = Field(default=2.0, ge=0, le=30)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read_accounts(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        given = data.get("frameio_accounts_file")
+        if given is None or (isinstance(given, str) and not given.strip()):
+            return data  # unset (`FRAMEIO_ACCOUNTS_FILE=` too): the default credential only
+        return {**data, "frameio_accounts": read_accounts_file(Path(given))}
+
     @field_validator(
-        "frameio_token", "frameio_client_id", "frameio_client_secret", "autostack_rules", "frameio_auth", mode="before"
+        "frameio_token",
+        "frameio_client_id",
+        "frameio_client_secret",
+        "autostack_rules",
+        "frameio_auth",
+        "frameio_accounts_file",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -210,13 +294,36 @@ class Settings(BaseSettings):
     def auth_mode(self) -> AuthMode:
         """How autostack signs in: FRAMEIO_AUTH, else inferred (a token, else server-to-server);
         :class:`ConfigError` when nothing to sign in with is set."""
+        mode = self.default_auth()
+        if mode is None:
+            raise ConfigError(NO_CREDENTIALS)
+        return mode
+
+    def default_auth(self) -> AuthMode | None:
+        """The default credential's kind (the one for accounts the accounts file does not name);
+        None when none is set."""
         if self.frameio_auth is not None:
             return self.frameio_auth
         if self.frameio_token is not None:
             return "static"
         if self.frameio_client_id is not None:
             return "server_to_server"
-        raise ConfigError(NO_CREDENTIALS)
+        return None
+
+    def has_credential_for(self, account_id: str) -> bool:
+        """Whether calls in ``account_id`` have a credential: its row of the accounts file, or the default."""
+        return account_id in self.frameio_accounts or self.default_auth() is not None
+
+    def declines_account(self, account_id: str) -> bool:
+        """Whether the web tier declines ``account_id``'s deliveries: an accounts file is set, it has
+        no row for the account, and no default credential is set (without a file, a missing
+        credential stops the workers, and deliveries wait for them)."""
+        return bool(self.frameio_accounts) and not self.has_credential_for(account_id)
+
+    def needs_ims(self) -> bool:
+        """Whether any credential (the default, an account's) signs in through Adobe IMS."""
+        default = self.default_auth()
+        return default not in (None, "static") or any(row.mode != "static" for row in self.frameio_accounts.values())
 
     @property
     def decision_retention_s(self) -> int:
@@ -227,7 +334,9 @@ class Settings(BaseSettings):
             raise ConfigError("FRAMEIO_WEBHOOK_SECRETS is not set: the webhook endpoint cannot verify deliveries")
 
     def require_frameio_credentials(self) -> None:
-        self.auth_mode()
+        """A credential is set: the default one, or rows in the accounts file."""
+        if not self.frameio_accounts:
+            self.auth_mode()
 
     def account_for(self, given: str | None) -> str:
         """The account a command acts on: ``--account`` when given, else FRAMEIO_ACCOUNT_ID."""
@@ -243,7 +352,9 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
     Raises :class:`ConfigError` with one line per bad variable; values are never echoed.
     """
     try:
-        lowered = {key.lower(): value for key, value in environ.items() if key.lower() in Settings.model_fields}
+        # The accounts' credentials come from FRAMEIO_ACCOUNTS_FILE only, never the environment.
+        fields = Settings.model_fields.keys() - {"frameio_accounts"}
+        lowered = {key.lower(): value for key, value in environ.items() if key.lower() in fields}
         return Settings.model_validate({**lowered, **overrides})
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None

@@ -5,9 +5,10 @@ Run: ``python -m tests.bench.bench_accounts [--accounts 8] [--scale 0.2] [--work
 
 **The set-up** is the burst benchmark's (:mod:`tests.bench.bench_burst`: Frame.io's buckets with
 every window x ``WINDOW_SCALE``, ``LATENCY_S`` a call, the sweep off), with the sandbox seeded with
-``--accounts`` accounts (``POST /_sandbox/accounts``): each its own workspace, project, webhook and
-rate-limit buckets, all reached with autostack's one token (the API user belongs to every account,
-as a service account invited to several accounts does). Each account gets its own burst, the
+``--accounts`` accounts (``POST /_sandbox/accounts``): each its own workspace, project, webhook,
+rate-limit buckets and API user, reached with its own token from the accounts file the launcher
+writes (``FRAMEIO_ACCOUNTS_FILE``; the first account with the default token), as a post house runs
+one autostack for many clients' accounts. Each account gets its own burst, the
 burst benchmark's workload at ``--scale`` (0.2: 50 groups x 4 versions + 40 decoys, 240 uploads)
 with a seed of its own; every account's uploads are shuffled together and sent through the burst
 benchmark's :class:`~tests.bench.bench_burst.DeliveryGate`.

@@ -34,6 +34,29 @@ def local_stack() -> Iterator[LocalStack]:
         stack.stop()
 
 
+ACCOUNTS_ENV = {"AUTOSTACK_SWEEP_INTERVAL_S": "0", "AUTOSTACK_RETRY_SCALE": "0.05"}
+
+
+def _two_accounts(workers: int) -> Iterator[LocalStack]:
+    """The sandbox's first account (the default token) and one with its own token (the accounts file)."""
+    stack = LocalStack.start(workers=workers, sandbox_config={"transcode_delay_s": 0.2}, env=ACCOUNTS_ENV, accounts=2)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def two_accounts() -> Iterator[LocalStack]:
+    yield from _two_accounts(workers=2)
+
+
+@pytest.fixture(scope="module")
+def own_tokens() -> Iterator[LocalStack]:
+    """Two accounts and one worker, which a test may replace (to read a changed accounts file)."""
+    yield from _two_accounts(workers=1)
+
+
 @pytest.fixture
 def folder(local_stack: LocalStack, request: pytest.FixtureRequest) -> str:
     """A fresh folder per test, so tests share the processes but not the files."""

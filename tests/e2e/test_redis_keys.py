@@ -82,7 +82,6 @@ CAPPED: dict[str, tuple[str, Callable[[redis.Redis, str], bool]]] = {
     "autostack:metrics": ("hash, one field per metric series (fixed families, closed labels)", _one_field_per_series),
     inbox.INBOXES_KEY: ("set of accounts with inbox entries, emptied by the drains", _one_member_per_account),
     "autostack:platform": ("one key: the learned answers (autostack doctor --probe)", _singleton),
-    "autostack:frameio:static:rejected": ("one key: the last refusal of the static token", _singleton),
     "autostack:ims:user:*": ("one hash per IMS client: the refresh token must outlive any TTL", _singleton),
     "rq:job:sweep_*": ("the next periodic sweep, one per interval, until it runs", _next_sweep),
     "rq:queues": ("set of queue names", _singleton),

@@ -1,5 +1,6 @@
 """More accounts in one sandbox: each its own workspace, project, webhooks, rate-limit buckets and,
-when asked, its own latency; the API user reaches all of them with its one token."""
+when asked, its own latency; by default each its own API user and token, which no other account
+accepts (403), or the seeded API user's token when asked for a shared one."""
 
 from __future__ import annotations
 
@@ -13,24 +14,67 @@ from service.processes import wait_until
 from tests.sandbox.conftest import Receiver, Sandbox
 
 
-def add_account(sandbox: Sandbox) -> dict[str, str]:
-    response = sandbox.http.post("/_sandbox/accounts")
+def add_account(sandbox: Sandbox, **body: Any) -> dict[str, str]:
+    response = sandbox.http.post("/_sandbox/accounts", json=body)
     assert response.status_code == 201, response.text
     found: dict[str, str] = response.json()
     return found
 
 
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 def call(sandbox: Sandbox, account: dict[str, str], method: str, path: str, **kwargs: Any) -> Any:
+    """A call in ``account`` with the token the sandbox answered for it."""
     url = f"/v4/accounts/{account['account_id']}{path}"
-    return sandbox.http.request(method, url, headers=sandbox.auth, **kwargs)
+    return sandbox.http.request(method, url, headers=bearer(account["token"]), **kwargs)
 
 
-def test_an_added_account_is_listed_and_its_uploads_are_delivered_to_its_own_webhooks(
-    sandbox: Sandbox, receiver: Receiver
-) -> None:
+def listed(sandbox: Sandbox, token: str) -> list[str]:
+    return [item["id"] for item in sandbox.http.get("/v4/accounts", headers=bearer(token)).json()["data"]]
+
+
+def test_an_added_account_has_its_own_token_which_reaches_it_alone(sandbox: Sandbox) -> None:
     other = add_account(sandbox)
-    listed = [item["id"] for item in sandbox.http.get("/v4/accounts", headers=sandbox.auth).json()["data"]]
-    assert listed == [sandbox.account, other["account_id"]]
+    assert other["token"] not in ("", sandbox.state["token"])
+    assert listed(sandbox, other["token"]) == [other["account_id"]]
+    assert listed(sandbox, sandbox.state["token"]) == [sandbox.account]
+    children = f"/folders/{other['root_folder_id']}/children"
+    assert call(sandbox, other, "GET", children).status_code == 200
+    me = sandbox.http.get("/v4/me", headers=bearer(other["token"])).json()["data"]
+    assert me["id"] != sandbox.state["user_id"]
+
+
+def test_a_token_outside_its_account_gets_403_in_frameios_error_shape(sandbox: Sandbox) -> None:
+    other = add_account(sandbox)
+    seeded_there = {**other, "token": sandbox.state["token"]}
+    refused = call(sandbox, seeded_there, "GET", f"/folders/{other['root_folder_id']}/children")
+    assert refused.status_code == 403
+    (error,) = refused.json()["errors"]
+    assert error["title"] == "Forbidden"
+    own_here = {"account_id": sandbox.account, "token": other["token"]}
+    assert call(sandbox, own_here, "GET", f"/folders/{sandbox.root}/children").status_code == 403
+    assert sandbox.api("GET", f"/folders/{sandbox.root}/children").status_code == 200  # its own still works
+
+
+def test_a_shared_token_account_is_asked_for_by_body_or_knob(sandbox: Sandbox) -> None:
+    by_body = add_account(sandbox, own_token=False)
+    sandbox.configure(account_tokens="shared")
+    by_knob = add_account(sandbox)
+    own_anyway = add_account(sandbox, own_token=True)
+    assert by_body["token"] == by_knob["token"] == sandbox.state["token"] != own_anyway["token"]
+    assert listed(sandbox, sandbox.state["token"]) == [
+        sandbox.account,
+        *sorted([by_body["account_id"], by_knob["account_id"]]),
+    ]
+    for shared in (by_body, by_knob):
+        assert call(sandbox, shared, "GET", f"/folders/{shared['root_folder_id']}/children").status_code == 200
+    assert sandbox.http.post("/_sandbox/accounts", json={"own_token": "yes"}).status_code == 422
+
+
+def test_an_added_accounts_uploads_are_delivered_to_its_own_webhooks(sandbox: Sandbox, receiver: Receiver) -> None:
+    other = add_account(sandbox)
     body = {"data": {"name": "hook", "url": receiver.url, "events": ["file.upload.completed"]}}
     assert call(sandbox, other, "POST", f"/workspaces/{other['workspace_id']}/webhooks", json=body).status_code == 201
     sandbox.upload("main_v1.mov")  # the first account's upload: no webhook of its workspace
@@ -50,7 +94,7 @@ def test_each_account_has_its_own_rate_limit_buckets(sandbox: Sandbox) -> None:
 
 
 def test_an_unknown_account_is_not_found(sandbox: Sandbox) -> None:
-    unknown = {"account_id": "00000000-0000-4000-8000-000000000000"}
+    unknown = {"account_id": "00000000-0000-4000-8000-000000000000", "token": sandbox.state["token"]}
     assert call(sandbox, unknown, "GET", f"/folders/{sandbox.root}/children").status_code == 404
 
 

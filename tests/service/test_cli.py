@@ -62,6 +62,17 @@ def test_a_bad_setting_exits_2_with_one_line_naming_it(
     assert "REDIS_URL" in err[0]
 
 
+def test_a_bad_accounts_file_stops_a_command_with_one_line_naming_the_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text('[acc]\ntoken = "secret-in-a-bad-row"\nclient_id = "c"\nclient_secret = "x"\n')
+    monkeypatch.setenv("FRAMEIO_ACCOUNTS_FILE", str(accounts))
+    assert main(["worker"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert str(accounts) in line and "has both a token and a client" in line and "secret-in-a-bad-row" not in line
+
+
 def test_a_missing_account_is_a_configuration_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

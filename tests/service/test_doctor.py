@@ -295,3 +295,39 @@ def test_doctor_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         main(["doctor", "--help"])
     assert exited.value.code == 0
     assert "--probe" in capsys.readouterr().out
+
+
+def test_each_accounts_credential_is_checked_and_a_failing_one_named(
+    sandbox: InProcessSandbox, aof_redis_url: str, tmp_path: Path
+) -> None:
+    webhook(sandbox)
+    added = [sandbox.http.post("/_sandbox/accounts").json() for _ in range(3)]
+    good, outsider, refused = (account["account_id"] for account in added)
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        f'[{good}]\ntoken = "{added[0]["token"]}"\n\n'
+        f'[{outsider}]\ntoken = "{sandbox.state["token"]}"\n\n'  # a real token, of another account's user
+        f'[{refused}]\ntoken = "never-issued-token"\n'
+    )
+    code, report = doctor(sandbox, aof_redis_url, env={"FRAMEIO_ACCOUNTS_FILE": str(accounts)})
+    assert code == 1
+    lines = {line.split()[2]: line for line in report.splitlines() if line.split()[1:2] == ["account"]}
+    assert lines[good].startswith("ok") and "signs in" in lines[good]
+    assert lines[outsider].startswith("fail") and "not a member" in lines[outsider]
+    assert lines[refused].startswith("fail") and "HTTP 401" in lines[refused]
+    assert f"account {refused}'s row of FRAMEIO_ACCOUNTS_FILE" in report
+    assert added[0]["token"] not in report and "never-issued-token" not in report
+    assert sandbox.state["token"] not in report
+
+
+def test_without_a_default_credential_the_account_checked_uses_its_own_row(
+    sandbox: InProcessSandbox, aof_redis_url: str, tmp_path: Path
+) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(f'[{sandbox.account}]\ntoken = "{sandbox.state["token"]}"\n')
+    env = {"FRAMEIO_ACCOUNTS_FILE": str(accounts), "FRAMEIO_TOKEN": ""}
+    webhook(sandbox)
+    code, report = doctor(sandbox, aof_redis_url, env=env)
+    assert code == 0, report
+    code, report = doctor(sandbox, aof_redis_url, env={**env, "FRAMEIO_ACCOUNT_ID": "acc-elsewhere"})
+    assert code == 1 and "no Frame.io credential for the account to check" in report

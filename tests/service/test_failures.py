@@ -16,6 +16,7 @@ import pytest
 from service.failures import failure_for
 from service.processes import autostack_argv, free_port, start_redis
 from tests.service.conftest import run_autostack
+from workers.frameio.accounts import NoCredential
 from workers.frameio.errors import NotFound, ServerError, Unauthorized
 
 NOWHERE = {"FRAMEIO_TOKEN": "t", "FRAMEIO_ACCOUNT_ID": "acc"}
@@ -122,6 +123,7 @@ def test_debug_shows_the_traceback(where: str, closed_port_url: str, redis_url: 
     ("error", "words", "code"),
     [
         (Unauthorized("list_folder_children", 401), "refused the token (HTTP 401)", 2),
+        (NoCredential("acc-9"), "no Frame.io credential for account acc-9", 2),
         (NotFound("show_folder", 404), "knows no such resource", 1),
         (ServerError("show_folder", 503), "answered HTTP 503", 1),
         (ValueError("boom"), "unexpected error (ValueError)", 1),

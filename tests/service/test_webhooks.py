@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -31,9 +33,11 @@ def signed_headers(body: bytes, secret: str = SECRET, timestamp: int | None = No
     }
 
 
-def event(kind: str = "file.upload.completed", file_id: str = "file-1", project: str = "proj") -> bytes:
+def event(
+    kind: str = "file.upload.completed", file_id: str = "file-1", project: str = "proj", account: str = "acc"
+) -> bytes:
     payload = {
-        "account": {"id": "acc"},
+        "account": {"id": account},
         "project": {"id": project},
         "resource": {"id": file_id, "type": "file"},
         "type": kind,
@@ -188,6 +192,23 @@ def test_events_outside_the_configured_projects_are_ignored(redis_url: str, redi
         )
         assert test_client.post("/webhooks/frameio", content=inside, headers=signed_headers(inside)).status_code == 202
     assert queued(redis_client) == 1
+
+
+def test_an_account_without_a_credential_is_declined_with_one_line(
+    redis_url: str, redis_client: redis.Redis, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text('[acc]\ntoken = "t"\n')
+    env = {"REDIS_URL": redis_url, "FRAMEIO_WEBHOOK_SECRETS": SECRET, "FRAMEIO_ACCOUNTS_FILE": str(accounts)}
+    with TestClient(create_app(load_settings(env))) as test_client, caplog.at_level(logging.WARNING):
+        stranger, known = event(account="acc-stranger"), event(file_id="file-2")
+        declined = test_client.post("/webhooks/frameio", content=stranger, headers=signed_headers(stranger))
+        accepted = test_client.post("/webhooks/frameio", content=known, headers=signed_headers(known))
+    assert declined.status_code == 200 and declined.json()["status"] == "ignored"  # Frame.io stops retrying
+    assert accepted.status_code == 202
+    assert Inbox(redis_client, "acc-stranger").size() == 0 and queued(redis_client) == 1
+    (line,) = [record.getMessage() for record in caplog.records if "declined" in record.getMessage()]
+    assert "acc-stranger" in line and "FRAMEIO_ACCOUNTS_FILE" in line
 
 
 def test_redis_down_answers_503_quickly_and_queues_nothing() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -91,7 +92,9 @@ def test_a_401_to_the_static_token_makes_it_rejected_until_the_token_changes(
     with pytest.raises(Unauthorized):
         client.list_folder_children("acc", "folder")
     assert credentials.inspect(settings, redis_client, NOW).state == "rejected"
-    assert settings.frameio_token.get_secret_value().encode() not in (redis_client.get(STATIC_REJECTED_KEY) or b"")
+    secret = settings.frameio_token.get_secret_value().encode()
+    noted = [(key, redis_client.get(key) or b"") for key in redis_client.scan_iter(STATIC_REJECTED_KEY + "*")]
+    assert noted and all(secret not in key + value for key, value in noted)
     assert credentials.inspect(static(redis_url, "a-new-token"), redis_client, NOW).state == "ok"
 
 
@@ -165,3 +168,60 @@ def test_the_settings_say_how_autostack_signs_in(redis_url: str) -> None:
     assert load_settings(pair).auth_mode() == "server_to_server"
     assert load_settings({"FRAMEIO_AUTH": "user", "FRAMEIO_CLIENT_ID": "spa"}).auth_mode() == "user"
     assert load_settings({"FRAMEIO_AUTH": "user", "FRAMEIO_TOKEN": "t", "FRAMEIO_CLIENT_ID": "c"}).auth_mode() == "user"
+
+
+def test_each_account_of_the_accounts_file_shows_its_own_state(
+    redis_url: str, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    good, refused = ims_token(NOW + 30 * 24 * HOUR), "account-two-refused-token"
+    accounts = tmp_path / "accounts.toml"
+    rows = f'[acc-1]\ntoken = "{good}"\n\n[acc-2]\ntoken = "{refused}"\n\n'
+    accounts.write_text(rows + '[acc-3]\nclient_id = "c3"\nclient_secret = "account-three-secret"\n')
+    env = {"REDIS_URL": redis_url, "FRAMEIO_WEBHOOK_SECRETS": "whsec", "FRAMEIO_ACCOUNTS_FILE": str(accounts)}
+    settings = load_settings(env)
+    StaticToken(SecretStr(refused), redis_client, account="acc-2").invalidate(refused)  # Frame.io said 401
+    key = s2s_key(settings.frameio_ims_url, "c3", settings.frameio_ims_scopes)
+    redis_client.set(key + ":failed", json.dumps({"kind": "rejected", "status": 400, "extra": "invalid_client"}))
+
+    with TestClient(create_app(settings)) as web:
+        body = web.get("/readyz").json()
+        metrics = render_metrics(web.app.state.webhooks)  # type: ignore[attr-defined]
+    assert body["status"] == "degraded" and body["frameio"] is None  # no default credential: none shown
+    assert {account: view["state"] for account, view in body["accounts"].items()} == {
+        "acc-1": "ok",
+        "acc-2": "rejected",
+        "acc-3": "rejected",
+    }
+    assert 'autostack_frameio_token_state{account="acc-2",state="rejected"} 1.0' in metrics
+    assert 'autostack_frameio_token_state{account="acc-1",state="ok"} 1.0' in metrics
+    assert 'autostack_frameio_token_expires_in_seconds{account="acc-1"}' in metrics
+    assert "autostack_frameio_token_state{state=" not in metrics  # the unset default has no series
+
+    text, as_json = io.StringIO(), io.StringIO()
+    run_status(settings, text, last=0)
+    run_status(settings, as_json, last=0, as_json=True)
+    lines = text.getvalue().splitlines()
+    assert "no default credential" in lines[0]
+    assert any("account acc-2: a static token; REJECTED" in line and "acc-2's row" in line for line in lines)
+    assert any("account acc-3: server-to-server; REJECTED" in line for line in lines)
+    facts = json.loads(as_json.getvalue())
+    assert [(row["account"], row["state"]) for row in facts["accounts"]] == [
+        ("acc-1", "ok"),
+        ("acc-2", "rejected"),
+        ("acc-3", "rejected"),
+    ]
+    shown = json.dumps(body) + metrics + text.getvalue() + as_json.getvalue()
+    assert good not in shown and refused not in shown and "account-three-secret" not in shown
+
+
+def test_with_every_account_ok_readyz_is_ok_and_the_default_shows_beside_them(
+    redis_url: str, redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text('[acc-1]\ntoken = "opaque-account-token"\n')
+    env = {"REDIS_URL": redis_url, "FRAMEIO_WEBHOOK_SECRETS": "whsec", "FRAMEIO_ACCOUNTS_FILE": str(accounts)}
+    settings = load_settings({**env, "FRAMEIO_TOKEN": "opaque-default-token"})
+    with TestClient(create_app(settings)) as web:
+        body = web.get("/readyz").json()
+    assert body["status"] == "ok"
+    assert body["frameio"]["auth"] == "static" and body["accounts"]["acc-1"]["state"] == "ok"

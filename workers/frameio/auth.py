@@ -90,16 +90,23 @@ class StaticToken:
     but it is written down in Redis (by the token's fingerprint) for ``status``, ``/readyz`` and
     the metrics to say the token was rejected."""
 
-    __slots__ = ("_clock", "_redis", "_secret")
+    __slots__ = ("_account", "_clock", "_redis", "_secret")
 
     def __init__(
-        self, secret: SecretStr, client: redis.Redis | None = None, clock: Callable[[], float] = time.time
+        self,
+        secret: SecretStr,
+        client: redis.Redis | None = None,
+        clock: Callable[[], float] = time.time,
+        account: str | None = None,
     ) -> None:
+        """``account``: the account whose row of the accounts file holds the token (None: the
+        default ``FRAMEIO_TOKEN``), named in the log line of a refusal."""
         if not secret.get_secret_value():
             raise ValueError("the static Frame.io token is empty")
         self._secret = secret
         self._redis = client
         self._clock = clock
+        self._account = account
 
     def __call__(self) -> str:
         return self._secret.get_secret_value()
@@ -112,10 +119,17 @@ class StaticToken:
             record_static_rejection(self._redis, token, self._clock())
         except redis.RedisError as exc:
             log.warning("could not note the token's rejection in Redis (%s)", type(exc).__name__)
+        if self._account is not None:
+            log.error(
+                "Frame.io refused the token of account %s (401): set a new token in its row of FRAMEIO_ACCOUNTS_FILE",
+                self._account,
+            )
+            return
         log.error("Frame.io refused the static token (401): set a new FRAMEIO_TOKEN, or sign in with `autostack login`")
 
     def __repr__(self) -> str:
-        return "StaticToken(secret=SecretStr('**********'))"
+        account = "" if self._account is None else f", account={self._account!r}"
+        return f"StaticToken(secret=SecretStr('**********'){account})"
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,13 @@ to an optional :class:`CallObserver`.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from workers.frameio.accounts import AccountTokens, TokenSource
 from workers.frameio.errors import FrameioError, TransportError, error_for_status
 from workers.frameio.limiting import retry_after_s
 from workers.frameio.models import (
@@ -52,16 +53,16 @@ class _NoObserver:
         return None
 
 
-TokenSource = Callable[[], str]
-
-
 class FrameioClient:
-    """Synchronous V4 client. Build one per process with :func:`workers.runtime` and pass it in."""
+    """Synchronous V4 client. Build one per process with :func:`workers.runtime` and pass it in.
+
+    ``token`` is one token source for every account, or :class:`AccountTokens`: each call then
+    sends its account's token, and a 401 invalidates that account's token only."""
 
     def __init__(
         self,
         base_url: str,
-        token: TokenSource,
+        token: TokenSource | AccountTokens,
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 10.0,
@@ -217,12 +218,13 @@ class FrameioClient:
         params: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        token = self._token()
+        source = self._token(account_id) if isinstance(self._token, AccountTokens) else self._token
+        token = source()
         extra = headers or {}
         response = self._send(endpoint, account_id, method, path, payload, params, token, extra)
         if response.status_code == 401:
             # Refused before any work was done, so one retry is safe even for a write.
-            fresh = fresh_token(self._token, token)
+            fresh = fresh_token(source, token)
             if fresh is not None:
                 response = self._send(endpoint, account_id, method, path, payload, params, fresh, extra)
         return _checked(endpoint, response)

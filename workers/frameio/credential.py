@@ -6,9 +6,10 @@ milliseconds); other JWTs carry ``exp`` (seconds since the epoch). The payload i
 verifying the signature: the answer only tells the operator, it never decides whether to send the
 token. An opaque token (not a JWT) has an unknown expiry, and says so (None).
 
-A static token that Frame.io answered 401 is noted in Redis under :data:`STATIC_REJECTED_KEY` by
+A static token that Frame.io answered 401 is noted in Redis under :data:`STATIC_REJECTED_KEY` plus
 its fingerprint (a hash prefix, never the token), so a new ``FRAMEIO_TOKEN`` is not reported as
-rejected. The fingerprint is no secret: it cannot be turned back into the token.
+rejected, and each account's token of ``FRAMEIO_ACCOUNTS_FILE`` has its own note. The fingerprint
+is no secret: it cannot be turned back into the token. A note is kept :data:`REJECTION_TTL_S`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Literal
 import redis
 
 STATIC_REJECTED_KEY = "autostack:frameio:static:rejected"
+REJECTION_TTL_S = 365 * 86400  # like everything autostack keeps; a token still refused is noted again
 STATES = ("ok", "expiring", "expired", "rejected", "logged_out")
 State = Literal["ok", "expiring", "expired", "rejected", "logged_out"]
 
@@ -78,20 +80,26 @@ def classify(expires_at: float | None, now: float, expiring_s: float) -> State:
     return "expiring" if expires_at - now <= expiring_s else "ok"
 
 
+def rejection_key(token: str) -> str:
+    """Where a refusal of the static ``token`` is noted."""
+    return f"{STATIC_REJECTED_KEY}:{fingerprint(token)}"
+
+
 def record_static_rejection(client: redis.Redis, token: str, now: float) -> None:
     """Frame.io answered 401 to the static ``token``: note it (by fingerprint) for status."""
-    client.set(STATIC_REJECTED_KEY, json.dumps({"fingerprint": fingerprint(token), "at": now}))
+    client.set(rejection_key(token), repr(now), ex=REJECTION_TTL_S)
 
 
 def static_rejected_at(client: redis.Redis, token: str) -> float | None:
-    """When Frame.io refused ``token``, if it has; a note about another token does not count."""
-    raw = client.get(STATIC_REJECTED_KEY)
-    if raw is None:
-        return None
+    """When Frame.io refused ``token``, if it has; a note about another token does not count.
+    Also reads the one note earlier releases kept (a JSON record under the bare key)."""
+    raw, legacy = client.mget([rejection_key(token), STATIC_REJECTED_KEY])
     try:
-        record = json.loads(raw if isinstance(raw, str | bytes) else str(raw))
-        if record["fingerprint"] == fingerprint(token):
-            return float(record["at"])
+        if raw is not None:
+            return float(raw)
+        if legacy is not None:
+            record = json.loads(legacy)
+            return float(record["at"]) if record["fingerprint"] == fingerprint(token) else None
     except (ValueError, KeyError, TypeError):
         return None
     return None

@@ -90,6 +90,26 @@ def _account_check(api: Api, account_id: str) -> Check:
     return Check("account", "ok", f"account {found.get('display_name')} ({account_id})")
 
 
+def account_credential_check(api: Api, account_id: str) -> Check:
+    """An account's own credential (its row of the accounts file): it signs in, and its user
+    reaches the account. Named by the account id; the credential itself is never shown."""
+    name = f"account {account_id}"
+    todo = f"fix account {account_id}'s row of FRAMEIO_ACCOUNTS_FILE"
+    try:
+        me = api.request("GET", "/me")
+        if not me.ok:
+            return _refused(name, "its credential, GET /v4/me", me, todo)
+        status, accounts = api.listing("/accounts")
+    except FrameioError as exc:
+        return Check(name, "fail", f"its credential cannot sign in ({exc})", todo)
+    if status != 200:
+        return _refused(name, "its credential, GET /v4/accounts", Answer(status, {}), todo)
+    user = me.data()
+    if not any(account.get("id") == account_id for account in accounts):
+        return Check(name, "fail", f"{user.get('name')} ({user.get('id')}) is not a member of the account", todo)
+    return Check(name, "ok", f"its credential signs in as {user.get('name')} ({user.get('id')}) and reaches it")
+
+
 def _project_check(api: Api, target: Target) -> tuple[Check, str | None, str | None]:
     """The check, the project's root folder and its workspace."""
     if not target.project_id:

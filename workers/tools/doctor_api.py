@@ -15,7 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from workers.frameio.client import TokenSource, fresh_token
+from workers.frameio.accounts import TokenSource
+from workers.frameio.client import fresh_token
 from workers.frameio.errors import TransportError
 
 MAX_PAGES = 20
