@@ -15,7 +15,12 @@ Anything the listing cannot settle goes to an ordinary per-file job, which has t
 machinery for it: a file whose upload is not finished, one already in a stack, one a retryable
 Frame.io failure struck, one whose group lock another job holds. An arrival leaves the inbox only
 once its file has a decision or such a job, so a worker killed mid-drain loses nothing: RQ runs
-the drain again and it starts from a fresh listing.
+the drain again.
+
+A drain that hands over leaves its listings to the next drain of the account
+(:mod:`workers.ingest.kept`), which starts from them while they are young; so does one killed
+mid-drain, from its predecessor's: a write that the listing does not show yet (the killed drain's)
+is refused by Frame.io and the group read afresh, as with any listing a person changed meanwhile.
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ from workers.stacking.writes import Write
 KEY = "autostack:drain-listings:{account}"
 #: How long a folder's listing is used after its last whole read (one drain's run budget).
 KEEP_S = 45.0
+#: A larger listing is not left (written at every hand-over, it would cost Redis more than the
+#: pages it saves): the next drain reads that folder again.
+MAX_ASSETS = 5000
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,13 @@ class Kept:
 
 
 def save(client: redis.Redis, account_id: str, listings: Iterable[Kept], now: float) -> int:
-    """Leave the listings younger than :data:`KEEP_S` for the next drain; how many were left."""
-    fresh = {kept.folder_id: _dump(kept) for kept in listings if now - kept.listed_at < KEEP_S}
+    """Leave the listings younger than :data:`KEEP_S` and at most :data:`MAX_ASSETS` long for the
+    next drain; how many were left."""
+    fresh = {
+        kept.folder_id: _dump(kept)
+        for kept in listings
+        if now - kept.listed_at < KEEP_S and len(kept.assets) <= MAX_ASSETS
+    }
     key = KEY.format(account=account_id)
     pipe = client.pipeline(transaction=True)
     pipe.delete(key)

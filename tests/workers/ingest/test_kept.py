@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 
 from workers.frameio.models import FileAsset, StackAsset
-from workers.ingest.kept import KEEP_S, KEY, Kept, load, save
+from workers.ingest.kept import KEEP_S, KEY, MAX_ASSETS, Kept, load, save
 from workers.stacking.writes import Write
 
 FILE = FileAsset("f1", "sh010_v001.mov", "folder", "uploaded", "video/quicktime", "2026-12-06T10:00:00Z")
@@ -42,3 +42,9 @@ def test_an_entry_that_cannot_be_read_is_left_out(redis_client: redis.Redis) -> 
     redis_client.hset(KEY.format(account="acct"), "bad", b"{not json")
     redis_client.hset(KEY.format(account="acct"), "half", b'{"folder_id": "half"}')
     assert [kept.folder_id for kept in load(redis_client, "acct", now=1.0)] == ["good"]
+
+
+def test_a_listing_too_long_to_write_at_every_hand_over_is_not_left(redis_client: redis.Redis) -> None:
+    many = tuple(FileAsset(f"f{n}", f"take{n}.mov", "big", "uploaded", None, "") for n in range(MAX_ASSETS + 1))
+    assert save(redis_client, "acct", [Kept("big", many, 1.0, 1.0), Kept("small", (FILE,), 1.0, 1.0)], now=1.0) == 1
+    assert [kept.folder_id for kept in load(redis_client, "acct", now=1.0)] == ["small"]
