@@ -24,8 +24,11 @@ person looking at Frame.io sees the same moment.
 
 **The floor** of a case is the API calls it needs times the per-call latency: the webhook names
 a file only, so ``show_file`` (its name and folder) and ``list_folder_children`` (its group) come
-first; ``stack`` then needs one ``create_stack``; ``top`` and ``older`` a ``move_file``, a
-``list_stack_children`` (where a moved file lands is undocumented) and one ``reorder``.
+first; ``stack`` then needs one ``create_stack``; ``top`` and ``older`` a ``list_stack_children``
+(the stack's order, to plan the move), a ``move_file`` and one ``reorder`` (where a moved file lands
+is undocumented; once a read-back showed it, the reorder follows the move without a read first). A
+drain that finds the folder's listing left by the last drain of the account (``workers/ingest/kept.py``)
+reads its newest page instead of ``show_file`` and the whole listing: a call under the floor.
 
 **Runs**: autostack as configured (the account inbox and its drain), then the baseline, the
 per-file path (``AUTOSTACK_INBOX=false``: a job per delivery), each on a fresh stack. The report
