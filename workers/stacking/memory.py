@@ -104,6 +104,9 @@ class Memory:
     def learned_move_lands(self, landing: Landing) -> None:
         self.client.set(MOVE_LANDS_KEY, landing, ex=STACK_TTL_S)
 
+    def forget_move_lands(self) -> None:
+        self.client.delete(MOVE_LANDS_KEY)
+
     def forget_stack(self, stack_id: str) -> None:
         """The stack is gone or emptied: a file moved under its id again is not known stacked."""
         self.client.delete(STACK_KEY.format(stack_id=stack_id))
@@ -241,6 +244,9 @@ class NoMemory:
         return None
 
     def learned_move_lands(self, landing: Landing) -> None:
+        return None
+
+    def forget_move_lands(self) -> None:
         return None
 
     def mark_unsettled(self, stack_id: str, file_id: str) -> None:

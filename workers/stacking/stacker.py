@@ -454,7 +454,14 @@ class Stacker:
         if predicted is not None and (calls := order.reorders(predicted, list(desired))):
             for file_id, body in calls:
                 self.client.reorder(account_id, stack_id, file_id, body)
-            self.memory.settled(stack_id, self._verify(account_id, stack_id, desired, head_id))
+            try:
+                verified = self._verify(account_id, stack_id, desired, head_id)
+            except StaleRead:
+                # A wrong guess, or a read that lags: the next move is read back first, and learns.
+                self.landing = None
+                self.memory.forget_move_lands()
+                raise
+            self.memory.settled(stack_id, verified)
             return
         listed = self._bottom_to_top(self._stack_children(account_id, stack_id), stack_id, head_id)
         actual = [file.id for file in listed]
