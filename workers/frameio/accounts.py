@@ -18,6 +18,8 @@ TokenSource = Callable[[], str]
 class NoCredential(PermanentError):
     """No credential for the account: the accounts file has no row for it and no default is set."""
 
+    code = "no-credential"
+
     def __init__(self, account_id: str) -> None:
         super().__init__("credentials", None, f"no Frame.io credential for account {account_id}")
         self.account_id = account_id

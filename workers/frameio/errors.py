@@ -12,7 +12,10 @@ class AutostackError(Exception):
 
 
 class FrameioError(AutostackError):
-    """Frame.io answered with an error, or could not be reached."""
+    """Frame.io answered with an error, or could not be reached. ``code`` names a failure that has
+    no HTTP status (None: the status says it)."""
+
+    code: str | None = None
 
     def __init__(self, endpoint: str, status: int | None, detail: str = "") -> None:
         self.endpoint = endpoint
@@ -104,3 +107,8 @@ def error_for_status(endpoint: str, status: int, detail: str, retry_after: float
 def is_retryable(error: BaseException) -> bool:
     """True when the same job may succeed if it runs again later."""
     return isinstance(error, RetryableError)
+
+
+def failure_code(error: FrameioError) -> str:
+    """The decision code of a file this error failed: the error's own code, else ``http-<status>``."""
+    return error.code or f"http-{error.status}"

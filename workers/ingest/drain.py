@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from redis.exceptions import LockError
 
 from workers import runtime
-from workers.frameio.errors import NotFound, PermanentError, RateLimited, RetryableError, Throttled
+from workers.frameio.errors import NotFound, PermanentError, RateLimited, RetryableError, Throttled, failure_code
 from workers.frameio.models import Asset, FileAsset, StackAsset
 from workers.frameio.retry import retry_delay
 from workers.ingest import batch, kept, recent
@@ -341,7 +341,7 @@ class Drain:
         except RetryableError as exc:  # this read failed: the file's own job tries again later
             self._hand_off_arrival(arrival, self._delay(exc), str(exc), failures=1)
         except PermanentError as exc:  # the file is gone, or its folder may not be read: decided
-            self._decided_arrival(arrival, Outcome("failed", str(exc), f"http-{exc.status}"))
+            self._decided_arrival(arrival, Outcome("failed", str(exc), failure_code(exc)))
         except Exception:  # a bug must not hold up the account: the file's own job takes it
             log.exception("drain of %s: reading file %s failed", self.account_id, arrival.file_id)
             step.unknown.append(arrival)
@@ -394,7 +394,7 @@ class Drain:
             self._hand_off(members, self._delay(exc), str(exc), failures=1)
         except PermanentError as exc:
             for pending in members:
-                self._decided(pending, Outcome("failed", str(exc), f"http-{exc.status}"))
+                self._decided(pending, Outcome("failed", str(exc), failure_code(exc)))
         except Exception:  # a bug must not hold up the account: its own jobs take the group
             log.exception("drain of %s: group %s failed", self.account_id, group.group_key)
             self._hand_off(members, LOCK_RETRY_S, "the drain failed on this group")

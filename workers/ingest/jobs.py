@@ -15,7 +15,7 @@ import time
 from rq import get_current_job
 
 from workers import runtime
-from workers.frameio.errors import PermanentError, RetryableError, StaleRead, Throttled
+from workers.frameio.errors import PermanentError, RetryableError, StaleRead, Throttled, failure_code
 from workers.frameio.retry import retry_delay
 from workers.ingest.coalesce import lead_or_follow, take_followers
 from workers.ingest.queue import LOCK_RETRY_S, Run
@@ -119,7 +119,7 @@ def _outcome(rt: runtime.Runtime, run: Run) -> Outcome:
             not_before=run.not_before or memory.now(),
         )
     except PermanentError as exc:
-        return Outcome("failed", str(exc), f"http-{exc.status}")
+        return Outcome("failed", str(exc), failure_code(exc))
     except (LockBusy, LockLost) as exc:
         return Outcome("waiting", str(exc), "lock", wait_s=LOCK_RETRY_S)
 

@@ -15,7 +15,7 @@ from workers import runtime
 from workers.frameio.accounts import AccountTokens, NoCredential
 from workers.frameio.auth import StaticToken
 from workers.frameio.client import FrameioClient
-from workers.frameio.errors import PermanentError, Unauthorized
+from workers.frameio.errors import NotFound, PermanentError, Unauthorized, failure_code
 from workers.settings import load_settings
 
 FOLDER: dict[str, object] = {"data": [], "links": {}}
@@ -108,3 +108,8 @@ def test_the_runtime_builds_a_source_per_row(tmp_path: Path, redis_client: redis
     assert "c2" in repr(tokens("acc-2"))
     shown = repr(tokens) + repr(tokens("acc-1")) + repr(tokens("acc-2"))
     assert "row-token" not in shown and "row-secret" not in shown and "default-token" not in shown
+
+
+def test_a_file_failed_for_want_of_a_credential_says_so_in_its_decision_code() -> None:
+    assert failure_code(NoCredential("acct")) == "no-credential"
+    assert failure_code(NotFound("show_file", 404)) == "http-404"
