@@ -140,8 +140,10 @@ def signed(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, 
 
 
 def _fault(stack: LocalStack, status: int, count: int) -> None:
-    fault = {"endpoint": "show_file", "kind": "status", "status": status, "count": count}
-    httpx.post(f"{stack.sandbox_url}/_sandbox/faults", json=fault, timeout=5).raise_for_status()
+    # The drain finds a new upload in the folder listing the last drain left, else by show_file.
+    for endpoint in ("list_folder_children", "show_file"):
+        fault = {"endpoint": endpoint, "kind": "status", "status": status, "count": count}
+        httpx.post(f"{stack.sandbox_url}/_sandbox/faults", json=fault, timeout=5).raise_for_status()
 
 
 def _ims(stack: LocalStack, knobs: dict[str, object]) -> None:
@@ -204,7 +206,7 @@ def _deliver_hostile(stack: LocalStack, evidence: Evidence) -> None:
 
 
 def _refused(stack: LocalStack, evidence: Evidence, folder: str, status: int) -> None:
-    """Frame.io answers ``status`` to every show_file until the upload's job has decided."""
+    """Frame.io answers ``status`` to every listing and show_file until the upload's job has decided."""
     _fault(stack, status, 50)
     codes = [f"http-{status}"]
     if evidence.mode == "ims" and status == 401:
