@@ -389,7 +389,7 @@ class Stacker:
             if not self.dry_run:
                 writes.append(self._remember(account_id, last, stack_id, view.folder_id, scene.group))
             if isinstance(last, AddToStack):
-                known = moves.get(stack_id, Moves(None if stack_id in touched else _order_of(view, stack_id)))
+                known = moves.get(stack_id) or Moves(None if stack_id in touched else _order_of(view, stack_id))
                 moves[stack_id] = known.plus(last.file_id)
             view = apply(view, last, stack_id)
             touched.setdefault(stack_id, head_id)
@@ -455,13 +455,13 @@ class Stacker:
             for file_id, body in calls:
                 self.client.reorder(account_id, stack_id, file_id, body)
             try:
-                verified = self._verify(account_id, stack_id, desired, head_id)
+                self._verify(account_id, stack_id, desired, head_id)
             except StaleRead:
                 # A wrong guess, or a read that lags: the next move is read back first, and learns.
                 self.landing = None
                 self.memory.forget_move_lands()
                 raise
-            self.memory.settled(stack_id, verified)
+            self.memory.settled(stack_id, desired)
             return
         listed = self._bottom_to_top(self._stack_children(account_id, stack_id), stack_id, head_id)
         actual = [file.id for file in listed]
@@ -501,7 +501,7 @@ class Stacker:
             self.landing = learned
             self.memory.learned_move_lands(learned)
 
-    def _verify(self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None) -> tuple[str, ...]:
+    def _verify(self, account_id: str, stack_id: str, desired: tuple[str, ...], head_id: str | None) -> None:
         """After reordering, read the stack once more: it is settled only once an order read back
         is the desired one. Reads may lag writes, and reorders planned from a lagging read-back
         (or from where moved files were expected to land) can miss: then the stack stays
@@ -509,7 +509,6 @@ class Stacker:
         listed = self._bottom_to_top(self._stack_children(account_id, stack_id), stack_id, head_id)
         if [file.id for file in listed] != list(desired):
             raise StaleRead("list_stack_children", None, "the new order of the stack is not visible yet")
-        return desired
 
 
 def _action(step: CreateStack | AddToStack) -> str:
