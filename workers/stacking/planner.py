@@ -92,7 +92,9 @@ def plan(target: Version, parent_id: str, folder: FolderView, policy: Policy = P
     so a group of loose files becomes one create (of up to 10) and then moves, one file a step.
     """
     by_kind = policy.separate_media_kinds
-    home = next((stack for stack in folder.stacks if stack.stack_id == parent_id), None)
+    # Its stack: the one it was read in, or one a newer listing shows it in (another job moved it
+    # after the file itself was read).
+    home = next((stack for stack in folder.stacks if _holds(stack, target, parent_id)), None)
     if home is not None and not home.holds_group_of(target, by_kind):
         return Nothing(f"already in version stack {home.stack_id}", "already-stacked")
     stacks = [stack for stack in folder.stacks if stack.holds_group_of(target, by_kind)]
@@ -132,6 +134,10 @@ def apply(folder: FolderView, step: CreateStack | AddToStack, stack_id: str = ""
     )
     loose = tuple(version for version in folder.loose if version.file_id != step.file_id)
     return FolderView(folder.folder_id, loose, stacks)
+
+
+def _holds(stack: StackView, target: Version, parent_id: str) -> bool:
+    return stack.stack_id == parent_id or target.file_id in stack.order
 
 
 def _loose_group(target: Version, loose: tuple[Version, ...], by_kind: bool, include_target: bool) -> list[Version]:

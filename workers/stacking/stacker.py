@@ -316,6 +316,8 @@ class Stacker:
             if isinstance(stack, StackAsset) and _may_hold(stack, target, rules)
         )
         seen = frozenset(asset.id for asset in children) | {member for stack in stacks for member in stack.order}
+        if target.file_id not in seen:  # read in this folder, but listed nowhere yet (the listing lags)
+            loose = (*loose, target)
         view = FolderView(parent_id, loose, stacks)
         return Scene(parent_id, view, group, from_cache, tuple(children), frozenset(seen))
 

@@ -81,6 +81,17 @@ def test_a_file_already_in_a_stack_needs_nothing() -> None:
     assert result.code == "already-stacked"
 
 
+def test_a_file_a_newer_listing_shows_in_a_stack_is_not_planned_as_loose() -> None:
+    """The file was read in the folder; the listing, read later, shows another job stacked it."""
+    v1, v2, v3 = version("a", 1), version("b", 2), version("c", 3)
+    result = plan(v2, "folder", FolderView("folder", (), (stack_of("s", v1, v2),)))
+    assert result == Nothing("already in version stack s", "already-stacked")
+    # Its loose peers still join it.
+    assert plan(v2, "folder", FolderView("folder", (v3,), (stack_of("s", v1, v2),))) == AddToStack(
+        "s", "c", ("a", "b", "c")
+    )
+
+
 def test_two_stacks_of_one_group_are_never_merged() -> None:
     v1, v2, v3, v4 = version("a", 1), version("b", 2), version("c", 3), version("d", 4)
     result = plan(v4, "folder", FolderView("folder", (v4,), (stack_of("s1", v1, v2), stack_of("s2", v3))))

@@ -255,3 +255,17 @@ def test_a_run_remembers_every_file_its_listings_showed(sandbox: InProcessSandbo
     late = sandbox.upload(folder, "a_v3.mov")
     second = stacker(sandbox).run(sandbox.account, late)
     assert second.seen >= {late, ids[0], ids[1]}  # the stack's members too, read from the stack
+
+
+def test_a_file_its_folders_listing_does_not_show_yet_is_stacked_with_the_listed_versions(
+    sandbox: InProcessSandbox,
+) -> None:
+    """Reads may lag: the file was read in the folder, but the listing was read before it came."""
+    folder = sandbox.folder("f")
+    client = sandbox.client()
+    sandbox.upload(folder, "a_v1.mov")
+    listing = client.list_folder_children(sandbox.account, folder)
+    late = client.show_file(sandbox.account, sandbox.upload(folder, "a_v2.mov"))
+    outcome = stacker(sandbox).stack_listed(sandbox.account, late, listing)
+    assert outcome.status == "stacked", outcome.reason
+    assert sandbox.stacks(folder) == [["a_v2.mov", "a_v1.mov"]]
