@@ -23,8 +23,19 @@ def test_a_decision_is_stored_without_its_empty_fields_and_reads_back_whole() ->
     )
     assert Decision.from_json(sparse.to_json()) == sparse
     assert Decision.from_json(full.to_json()) == full
-    assert '"code"' not in sparse.to_json() and '"version"' not in sparse.to_json()
+    assert '"c"' not in sparse.to_json() and '"v"' not in sparse.to_json()
     assert len(sparse.to_json()) < len(full.to_json()) / 2
+
+
+def test_every_field_is_stored_under_a_key_of_its_own() -> None:
+    assert set(decisions.SHORT) == set(Decision.__dataclass_fields__)
+    assert len(set(decisions.SHORT.values())) == len(decisions.SHORT)
+
+
+def test_a_decision_stored_with_field_names_as_keys_still_reads() -> None:
+    text = '{"account_id":"acc","at":3.0,"code":"created","name":"a_v2.mov","outcome":"stacked","reason":"r"}'
+    expected = Decision("acc", "f1", "stacked", "r", "created", "a_v2.mov", at=3.0)
+    assert Decision.from_json(text, file_id="f1") == expected
 
 
 def old_entry(at: float) -> str:
