@@ -52,21 +52,27 @@ class Decision:
 
     def to_json(self, *, without: tuple[str, ...] = ()) -> str:
         """Compact JSON: each field under its one-letter key (:data:`SHORT`), without the fields at
-        their defaults (:meth:`from_json` fills them in) and without the fields named in
-        ``without`` (the reader knows them: the per-file history's key names the file)."""
+        their stored defaults (:data:`STORED_DEFAULTS`; :meth:`from_json` fills them in) and without
+        the fields named in ``without`` (the reader knows them: the per-file history's key names
+        the file); the time to the millisecond."""
+        fields = {**asdict(self), "at": round(self.at, 3)}
         data = {
             SHORT[key]: value
-            for key, value in asdict(self).items()
-            if key not in without and (key not in _DEFAULTS or value != _DEFAULTS[key])
+            for key, value in fields.items()
+            if key not in without and (key not in STORED_DEFAULTS or value != STORED_DEFAULTS[key])
         }
         return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | bytes, **known_elsewhere: str) -> Decision:
-        """A decision from :meth:`to_json`'s form, or with the field names as keys (as written before)."""
+        """A decision from :meth:`to_json`'s form, or with the field names as keys (as written before
+        the one-letter keys, when only the dataclass's defaults were left out)."""
         data: dict[str, Any] = json.loads(text)
+        short = SHORT["outcome"] in data  # every decision has an outcome
         known = {_LONG.get(key, key): value for key, value in data.items()}
-        return cls(**{**known_elsewhere, **{key: v for key, v in known.items() if key in cls.__dataclass_fields__}})
+        fields = {key: value for key, value in known.items() if key in cls.__dataclass_fields__}
+        defaults = {key: STORED_DEFAULTS[key] for key in _STORED_ONLY} if short else {}
+        return cls(**{**defaults, **known_elsewhere, **fields})
 
 
 #: The stored key of each field. A year of decisions is most of what autostack keeps in Redis, and
@@ -95,6 +101,11 @@ _LONG = {short: name for name, short in SHORT.items()}
 _DEFAULTS: dict[str, object] = {
     name: spec.default for name, spec in Decision.__dataclass_fields__.items() if spec.default is not MISSING
 }
+#: Values left out of a stored line: the dataclass's defaults, the event most files are decided on
+#: and the scope of a rules file without [[scope]]s (a line is stored a few hundred bytes long,
+#: where each allocation size class is 64 B wide).
+STORED_DEFAULTS: dict[str, object] = {**_DEFAULTS, "event": "file.upload.completed", "scope": "global"}
+_STORED_ONLY = tuple(key for key, value in STORED_DEFAULTS.items() if _DEFAULTS.get(key) != value)
 
 
 # KEYS: the file's history. ARGV: the decision's JSON, entries kept, TTL (s).

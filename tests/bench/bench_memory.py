@@ -145,7 +145,20 @@ def stored_bytes(source: redis.Redis, target: redis.Redis) -> int:
             if payload is not None and ttl != -2:
                 write.restore(name, max(int(ttl), 0), payload)
         write.execute()
-    return used_memory(target) - empty
+    return steady_used_memory(target) - empty
+
+
+def steady_used_memory(client: redis.Redis, deadline_s: float = 10.0) -> int:
+    """``used_memory`` once two reads 0.2 s apart agree: a key table that just grew past a power of
+    two is moved to its new size in the background, and until then both sizes are allocated."""
+    last, until = used_memory(client), time.monotonic() + deadline_s
+    while time.monotonic() < until:
+        time.sleep(0.2)
+        now = used_memory(client)
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 def classes(client: redis.Redis) -> list[KeyClass]:

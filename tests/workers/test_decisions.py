@@ -17,14 +17,30 @@ DAY_S = 24 * 3600
 
 
 def test_a_decision_is_stored_without_its_empty_fields_and_reads_back_whole() -> None:
-    sparse = Decision("acc", "f1", "nothing", "no version in the name", at=12.5)
+    sparse = Decision(
+        "acc", "f1", "nothing", "no version in the name", scope="global", event="file.upload.completed", at=12.5
+    )
     full = Decision(
-        "acc", "f2", "stacked", "created", "created", "a_v2.mov", "a", 2, "v", "show", "fo", "st", "e", "j", True
+        "acc", "f2", "stacked", "created", "created", "a_v2.mov", "a", 2, "v", "show", "fo", "st", "e", "j", True, 9.25
     )
     assert Decision.from_json(sparse.to_json()) == sparse
     assert Decision.from_json(full.to_json()) == full
     assert '"c"' not in sparse.to_json() and '"v"' not in sparse.to_json()
     assert len(sparse.to_json()) < len(full.to_json()) / 2
+
+
+def test_the_usual_event_and_scope_are_left_out_of_a_stored_line_and_read_back() -> None:
+    usual = Decision("acc", "f1", "nothing", "r", scope="global", event="file.upload.completed", at=1.0)
+    assert "file.upload.completed" not in usual.to_json() and "global" not in usual.to_json()
+    assert Decision.from_json(usual.to_json()) == usual
+    unusual = Decision.from_json(Decision("acc", "f1", "nothing", "r", at=1.0).to_json())
+    assert (unusual.event, unusual.scope) == ("", "")
+
+
+def test_a_stored_decision_keeps_its_time_to_the_millisecond() -> None:
+    assert Decision.from_json(Decision("acc", "f1", "nothing", "r", at=1796605679.1762033).to_json()).at == (
+        1796605679.176
+    )
 
 
 def test_every_field_is_stored_under_a_key_of_its_own() -> None:
