@@ -5,9 +5,8 @@ entries) for the status page and a short per-file list (``PER_FILE_KEEP`` entrie
 ``AUTOSTACK_DECISION_RETENTION_DAYS`` after the file's last decision) so ``autostack explain --file
 ID`` answers "why did (or didn't) this file stack?" without a scan. A decision is stored as JSON
 with one-letter keys and without the fields left at their defaults: most decisions leave half of
-them empty. A version
-stack keeps the ids of the files whose decisions named it (Frame.io's **Why?** on a stack reads
-their histories), not copies of the decisions.
+them empty. A version stack keeps the ids of the files whose decisions named it (Frame.io's
+**Why?** on a stack reads their histories), not copies of the decisions.
 """
 
 from __future__ import annotations
