@@ -134,6 +134,11 @@ class Memory:
         keys = (UNSETTLED_FILES_KEY.format(stack_id=stack_id), UNSETTLED_KEY.format(stack_id=stack_id))
         return bool(self.client.exists(*keys))
 
+    def unsettled_files(self, stack_id: str) -> set[str]:
+        """The files moved into ``stack_id`` (or about to be) that no read-back showed in order yet."""
+        members: set[bytes] = self.client.smembers(UNSETTLED_FILES_KEY.format(stack_id=stack_id))  # type: ignore[assignment]
+        return {member.decode() for member in members}
+
     def settled(self, stack_id: str, seen: Iterable[str]) -> None:
         """The stack was ordered as a read-back showed it: the moves that read-back showed are
         settled (one it did not show yet, as Frame.io's reads may lag, still needs a run)."""
@@ -254,6 +259,9 @@ class NoMemory:
 
     def is_unsettled(self, stack_id: str) -> bool:
         return False
+
+    def unsettled_files(self, stack_id: str) -> set[str]:
+        return set()
 
     def settled(self, stack_id: str, seen: Iterable[str]) -> None:
         return None

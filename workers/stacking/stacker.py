@@ -71,6 +71,7 @@ class Scene:
     cached: bool = False
     children: tuple[Asset, ...] = ()
     seen: frozenset[str] = field(default_factory=frozenset)
+    lags: bool = False  # the listing does not show the file, or a stack autostack moved a file into
 
 
 def to_version(file: FileAsset, parsed: Parsed) -> Version:
@@ -268,9 +269,13 @@ class Stacker:
             return self._resettle(account_id, file.parent_id, target)
         if self.memory.is_known_stack(file.parent_id):
             return Outcome("nothing", f"already in version stack {file.parent_id}", "already-stacked")
+        if (ours := self.memory.journal.moved_lately([file.id]).get(file.id)) is not None:
+            return self._moved_lately(account_id, ours, target)
         group = group_lock_name(account_id, file.parent_id, target.group_key)
         with self.lock(group) as guard:
             scene = self._scene(account_id, file.parent_id, target, group, cached=True, listed=listed)
+            if scene is not None and scene.lags:
+                scene = self._showing(account_id, file.parent_id, target, group)
             if scene is None:
                 reason = f"already in version stack {file.parent_id}"
                 return Outcome("nothing", reason, "already-stacked", stack_id=file.parent_id)
@@ -280,7 +285,7 @@ class Stacker:
                 if not scene.cached:
                     raise lagging(exc, self.platform) from exc
                 # The shared listing was stale (a person moved something meanwhile): read afresh.
-                scene = self._scene(account_id, file.parent_id, target, group, cached=False)
+                scene = self._showing(account_id, file.parent_id, target, group)
                 if scene is None:
                     return Outcome("nothing", f"already in version stack {file.parent_id}", "already-stacked")
                 try:
@@ -309,17 +314,30 @@ class Stacker:
                 return None
             raise
         rules = self.naming.resolve(account_id, parent_id).rules
-        loose = tuple(_versions(unheld_files(self.memory.holds, children), rules))
+        versions = _versions(unheld_files(self.memory.holds, children), rules)
+        # Files of the group autostack moved lately: a listing that lags the move shows them loose.
+        moved = self.memory.journal.moved_lately([v.file_id for v in versions if v.group_key == target.group_key])
+        loose = tuple(version for version in versions if version.file_id not in moved)
         stacks = tuple(
             self._stack_view(account_id, stack, rules)
             for stack in children
             if isinstance(stack, StackAsset) and _may_hold(stack, target, rules)
         )
         seen = frozenset(asset.id for asset in children) | {member for stack in stacks for member in stack.order}
-        if target.file_id not in seen:  # read in this folder, but listed nowhere yet (the listing lags)
-            loose = (*loose, target)
+        shown = {asset.id for asset in children}
+        lags = target.file_id not in seen or any(stack_id not in shown for stack_id in moved.values())
         view = FolderView(parent_id, loose, stacks)
-        return Scene(parent_id, view, group, from_cache, tuple(children), frozenset(seen))
+        return Scene(parent_id, view, group, from_cache, tuple(children), frozenset(seen), lags)
+
+    def _showing(self, account_id: str, parent_id: str, target: Version, group: str) -> Scene | None:
+        """A listing older than the file, or than autostack's last move in the group, is read
+        afresh; a fresh read that still does not show them lags Frame.io's writes (a plan from it
+        could repeat writes it does not show yet)."""
+        scene = self._scene(account_id, parent_id, target, group, cached=False)
+        if scene is not None and scene.lags:
+            why = f"the listing of {parent_id} does not show the file or autostack's last moves yet"
+            raise StaleRead("list_folder_children", None, why)
+        return scene
 
     def _listing(
         self, account_id: str, parent_id: str, group: str, cached: bool, listed: list[Asset] | None
@@ -413,6 +431,13 @@ class Stacker:
         self.memory.remember_write(write, group, account_id)
         return write
 
+    def _moved_lately(self, account_id: str, stack_id: str, target: Version) -> Outcome:
+        """Autostack moved the file into ``stack_id`` minutes ago, though a read may lag that: the
+        stack is ordered if it is not settled yet, and the file is not moved again."""
+        if self.memory.is_unsettled(stack_id):
+            return self._resettle(account_id, stack_id, target)
+        return Outcome("nothing", f"already in version stack {stack_id}", "already-stacked", stack_id=stack_id)
+
     def _resettle(self, account_id: str, stack_id: str, target: Version) -> Outcome:
         """A job that moved a file into ``stack_id`` died before ordering it: order it now."""
         stack = self.client.show_stack(account_id, stack_id)
@@ -420,6 +445,9 @@ class Stacker:
         with self.lock(group_lock_name(account_id, folder_id, target.group_key)) as guard:
             listed = self._stack_children(account_id, stack_id)
             members = self._bottom_to_top(listed, stack_id, stack.head_version_id)
+            if missing := self._moved_in_unseen(stack_id, {file.id for file in members}):
+                # A read that lags autostack's move: ordering what it shows would settle too early.
+                raise StaleRead("list_stack_children", None, f"{len(missing)} file(s) not yet in the stack")
             desired = _version_order(members, self.naming.resolve(account_id, stack.parent_id).rules)
             if desired:
                 guard()
@@ -427,6 +455,12 @@ class Stacker:
         return Outcome(
             "nothing", f"already in version stack {stack_id}; its order checked", "settled", stack_id=stack_id
         )
+
+    def _moved_in_unseen(self, stack_id: str, shown: set[str]) -> set[str]:
+        """Files autostack moved into ``stack_id`` lately, not settled yet, that ``shown`` lacks (a
+        file marked unsettled whose move failed is not among them: only a done move is journaled)."""
+        moved = self.memory.journal.moved_lately(sorted(self.memory.unsettled_files(stack_id)))
+        return {file_id for file_id, into in moved.items() if into == stack_id} - shown
 
     def _write(self, account_id: str, step: CreateStack | AddToStack) -> tuple[str, str | None]:
         """One write; returns the stack it touched (and its head, when Frame.io said)."""

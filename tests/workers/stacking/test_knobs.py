@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import redis
 
@@ -216,3 +218,28 @@ def test_when_reads_are_known_not_to_lag_a_missing_stack_is_a_permanent_answer(s
     target = next(asset for asset in listed if asset.id == file)
     with pytest.raises(NotFound):
         stacker(sandbox, platform=Platform(read_lag_ms=0)).stack_listed(sandbox.account, target, listed)  # type: ignore[arg-type]
+
+
+def test_a_file_autostack_moved_is_not_moved_again_by_a_job_whose_reads_lag_the_move(
+    sandbox: InProcessSandbox, redis_client: redis.Redis
+) -> None:
+    """A second delivery of the same upload, while reads still show the file loose beside its stack."""
+    clock = lagging(sandbox)
+    memory = Memory(redis_client, listing_ttl_s=0)
+    folder = sandbox.folder("f")
+    first = sandbox.upload(folder, "a_v1.mov")
+    sandbox.upload(folder, "a_v2.mov")
+    assert stacker(sandbox, memory=memory).run(sandbox.account, first).status == "stacked"
+    clock.now += 3.0  # the create shows
+    v3 = sandbox.upload(folder, "a_v3.mov")
+    with pytest.raises(StaleRead):  # moved in; the read-back cannot show it yet
+        stacker(sandbox, memory=memory).run(sandbox.account, v3)
+    with pytest.raises(StaleRead):  # reads still show v3 loose: it waits for them, and does not move again
+        stacker(sandbox, memory=memory).run(sandbox.account, v3)
+    assert sandbox.calls("move_file") == 1
+    for _ in range(3):  # the file's own job, as RQ runs it again until the order shows
+        clock.now += 3.0
+        with contextlib.suppress(StaleRead):
+            stacker(sandbox, memory=memory).run(sandbox.account, v3)
+    assert sandbox.stacks(folder) == [["a_v3.mov", "a_v2.mov", "a_v1.mov"]]
+    assert sandbox.calls("move_file") == 1

@@ -10,7 +10,7 @@ import redis
 from service.processes import wait_until
 from workers.frameio.models import Asset, FileAsset, StackAsset
 from workers.ingest.coalesce import lead_or_follow, take_followers
-from workers.stacking.journal import WRITE_KEY, WRITES_KEY, Journal
+from workers.stacking.journal import MOVED_KEY, MOVED_TTL_S, WRITE_KEY, WRITES_KEY, Journal
 from workers.stacking.locks import GroupLocks, LockBusy, LockLost, renewing
 from workers.stacking.memory import Memory
 from workers.stacking.writes import Write
@@ -128,6 +128,16 @@ def test_a_file_whose_write_left_the_index_has_none(redis_client: redis.Redis) -
     journal.record(Write("created", "s1", "folder", ("f1", "f2"), at=10.0), "acc")
     redis_client.delete(WRITES_KEY)
     assert journal.write_for("f1") is None
+
+
+def test_a_moved_file_names_its_stack_for_minutes_and_forgetting_it_clears_that(redis_client: redis.Redis) -> None:
+    journal = Journal(redis_client)
+    journal.record(Write("created", "s1", "folder", ("f1", "f2"), at=10.0), "acc")
+    journal.record(Write("added", "s1", "folder", ("f3",), at=11.0), "acc")
+    assert journal.moved_lately(["f1", "f3", "f9"]) == {"f1": "s1", "f3": "s1"}
+    assert 0 < redis_client.ttl(MOVED_KEY.format(file_id="f3")) <= MOVED_TTL_S
+    journal.forget("f3")  # undo took it out
+    assert journal.moved_lately(["f1", "f3"]) == {"f1": "s1"}
 
 
 def test_one_worker_lists_a_folder_while_the_others_wait_for_its_listing(redis_url: str) -> None:

@@ -11,6 +11,7 @@ import redis
 
 from tests.workers.conftest import InProcessSandbox
 from workers.frameio.errors import StaleRead
+from workers.frameio.models import FileAsset
 from workers.naming.parser import DEFAULT_RULES
 from workers.stacking.locks import Guard, LockLost
 from workers.stacking.memory import Memory
@@ -269,3 +270,24 @@ def test_a_file_its_folders_listing_does_not_show_yet_is_stacked_with_the_listed
     outcome = stacker(sandbox).stack_listed(sandbox.account, late, listing)
     assert outcome.status == "stacked", outcome.reason
     assert sandbox.stacks(folder) == [["a_v2.mov", "a_v1.mov"]]
+
+
+def test_a_file_no_listing_shows_yet_waits_for_a_fresh_read_instead_of_being_planned_from_an_old_one(
+    sandbox: InProcessSandbox,
+) -> None:
+    """Reads lag writes: a listing read within the lag of a write shows the folder from before it,
+    without the files uploaded since; a plan from it would repeat writes it does not show."""
+    folder = sandbox.folder("f")
+    client = sandbox.client()
+    early = sandbox.upload(folder, "a_v1.mov")
+    sandbox.configure(read_lag_ms=600_000.0)
+    path = f"/v4/accounts/{sandbox.account}/folders/{folder}/version_stacks"
+    others = [sandbox.upload(folder, name) for name in ("b_v1.mov", "b_v2.mov")]
+    sandbox.http.post(path, json={"data": {"file_ids": others}}, headers=sandbox.auth()).raise_for_status()
+    late_id = sandbox.upload(folder, "a_v2.mov")  # after the write: no read shows it for the lag
+    listing = client.list_folder_children(sandbox.account, folder)
+    assert early in {asset.id for asset in listing} and late_id not in {asset.id for asset in listing}
+    late = FileAsset(late_id, "a_v2.mov", folder, "uploaded", "video/quicktime", "2026-12-07T00:00:09Z")
+    with pytest.raises(StaleRead):
+        stacker(sandbox).stack_listed(sandbox.account, late, listing)
+    assert sandbox.calls("create_stack") == 1  # the person's only
