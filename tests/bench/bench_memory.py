@@ -153,7 +153,7 @@ def steady_used_memory(client: redis.Redis, deadline_s: float = 10.0) -> int:
     two is moved to its new size in the background, and until then both sizes are allocated."""
     last, until = used_memory(client), time.monotonic() + deadline_s
     while time.monotonic() < until:
-        time.sleep(0.2)
+        time.sleep(0.2)  # polling Redis's own background work, up to the deadline
         now = used_memory(client)
         if now == last:
             return now

@@ -323,11 +323,11 @@ class Stacker:
             for stack in children
             if isinstance(stack, StackAsset) and _may_hold(stack, target, rules)
         )
-        seen = frozenset(asset.id for asset in children) | {member for stack in stacks for member in stack.order}
-        shown = {asset.id for asset in children}
+        shown = frozenset(asset.id for asset in children)
+        seen = shown | {member for stack in stacks for member in stack.order}
         lags = target.file_id not in seen or any(stack_id not in shown for stack_id in moved.values())
         view = FolderView(parent_id, loose, stacks)
-        return Scene(parent_id, view, group, from_cache, tuple(children), frozenset(seen), lags)
+        return Scene(parent_id, view, group, from_cache, tuple(children), seen, lags)
 
     def _showing(self, account_id: str, parent_id: str, target: Version, group: str) -> Scene | None:
         """A listing older than the file, or than autostack's last move in the group, is read
